@@ -1,0 +1,130 @@
+"""Where the code runs: device, seeding, quick mode, and the folders the book writes to.
+
+Quick mode exists so that every chapter executes in about a minute on a laptop CPU (and in
+the test suite) while still training something real; on a GPU the same cells use their full
+sizes. One environment variable decides it:
+
+    DLBOOK_QUICK=1   always quick        DLBOOK_QUICK=0   always full
+    (unset)          quick exactly when no GPU is present
+
+Folders (each overridable by an environment variable):
+
+    DLBOOK_DATA         data sets downloaded by torchvision   (default ~/.cache/dlbook/data)
+    DLBOOK_CHECKPOINTS  training checkpoints                  (default ~/.cache/dlbook/checkpoints,
+                        or Google Drive when it is mounted on Colab, so a disconnect loses nothing)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+QUICK_ENV = "DLBOOK_QUICK"
+DATA_ENV = "DLBOOK_DATA"
+CHECKPOINTS_ENV = "DLBOOK_CHECKPOINTS"
+CACHE_HOME = Path.home() / ".cache" / "dlbook"
+COLAB_DRIVE = Path("/content/drive/MyDrive")
+
+
+def get_device() -> torch.device:
+    """The best device present: a CUDA GPU, then Apple's MPS, then the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def device_name(device: torch.device | None = None) -> str:
+    """A human-readable name such as 'cuda (Tesla T4)' or 'cpu (2 threads)'."""
+    device = device or get_device()
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({torch.get_num_threads()} threads, {platform.machine()})"
+    return device.type
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch (CPU and every GPU) at once.
+
+    The same seed gives the same numbers on the CPU. On a GPU some kernels stay
+    nondeterministic unless you also call ``torch.use_deterministic_algorithms(True)``;
+    Chapter 9 measures how much that matters.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def quick_mode() -> bool:
+    """True when heavy cells should use their quick sizes (see the module docstring)."""
+    value = os.environ.get(QUICK_ENV, "").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    if value:
+        raise ValueError(f"{QUICK_ENV}={value!r} is not understood: use 1 for quick mode, "
+                         f"0 for full sizes, or leave it unset to decide by the hardware.")
+    return get_device().type == "cpu"
+
+
+def _mode_reason() -> str:
+    if os.environ.get(QUICK_ENV, "").strip():
+        return f"set by {QUICK_ENV}"
+    return "no GPU found" if get_device().type == "cpu" else f"{get_device().type} GPU found"
+
+
+def pick_sizes(*, full: dict, quick: dict, announce: bool = True) -> SimpleNamespace:
+    """Return the full or the quick sizes of a heavy cell, and say which ran.
+
+    ``full`` and ``quick`` must name the same settings, e.g. ``epochs`` and ``n_train``.
+    The result allows attribute access: ``cfg = pick_sizes(...); cfg.epochs``.
+    """
+    if set(full) != set(quick):
+        raise ValueError(f"full and quick sizes must name the same settings; "
+                         f"only in one of them: {sorted(set(full) ^ set(quick))}")
+    is_quick = quick_mode()
+    chosen = quick if is_quick else full
+    if announce:
+        shown = ", ".join(f"{k}={v}" for k, v in chosen.items())
+        if is_quick:
+            other = ", ".join(f"{k}={v}" for k, v in full.items())
+            print(f"Quick mode ({_mode_reason()}): {shown}. "
+                  f"The full run uses {other}; set {QUICK_ENV}=0 to force it.")
+        else:
+            print(f"Full mode ({_mode_reason()}): {shown}.")
+    return SimpleNamespace(quick=is_quick, **chosen)
+
+
+def data_dir() -> Path:
+    """The one folder every data set is cached in."""
+    path = Path(os.environ.get(DATA_ENV) or CACHE_HOME / "data").expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def checkpoint_dir() -> Path:
+    """Where training checkpoints go: on Colab, Google Drive when it is mounted."""
+    if os.environ.get(CHECKPOINTS_ENV):
+        path = Path(os.environ[CHECKPOINTS_ENV]).expanduser()
+    elif COLAB_DRIVE.is_dir():
+        path = COLAB_DRIVE / "dlbook" / "checkpoints"
+    else:
+        path = CACHE_HOME / "checkpoints"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def describe() -> str:
+    """One line about this machine, printed by every chapter's set-up cell."""
+    mode = "quick" if quick_mode() else "full"
+    return (f"PyTorch {torch.__version__} on {device_name()}; {mode} mode ({_mode_reason()}); "
+            f"data cache {data_dir()}")

@@ -1,0 +1,285 @@
+"""The one training loop the book uses, introduced in Chapter 2.
+
+At its heart ``train`` is the loop a chapter writes by hand: for every batch, forward, loss,
+backward, step. Around that heart it adds what a long run needs and nothing else:
+
+- a tqdm progress bar, and a live plot of loss and accuracy that is redrawn once per epoch
+  (in place, so an executed notebook keeps exactly one figure);
+- a clear stop, not a crash, when the loss becomes NaN or infinite;
+- a checkpoint after every epoch, and resuming from it (a Colab disconnect loses at most the
+  epoch in progress; on resume the random state is restored, so the numbers are the same);
+- mixed precision, only on CUDA, where it pays;
+- a final line with train loss, train accuracy, held-out accuracy, speed and device.
+
+It returns a ``History`` whose numbers the text can discuss.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from io import BytesIO
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from . import plot
+from .runtime import checkpoint_dir, device_name, get_device
+
+
+@dataclass
+class History:
+    """Per-epoch numbers of a training run; ``eval_*`` are measured on the held-out set."""
+
+    eval_name: str = "test"
+    epoch: list = field(default_factory=list)
+    train_loss: list = field(default_factory=list)
+    train_acc: list = field(default_factory=list)
+    eval_loss: list = field(default_factory=list)
+    eval_acc: list = field(default_factory=list)
+    seconds: float = 0.0           # training time (without evaluation), summed over epochs
+    examples: int = 0              # training examples processed
+    device: str = ""
+    diverged: bool = False
+
+    @property
+    def examples_per_second(self) -> float:
+        return self.examples / self.seconds if self.seconds else float("nan")
+
+    def summary(self) -> str:
+        """The final line: train loss, train accuracy, held-out accuracy, speed and device."""
+        if not self.epoch:
+            return "no epoch finished"
+        parts = [f"epoch {self.epoch[-1]}", f"train loss {self.train_loss[-1]:.4f}"]
+        if math.isfinite(self.train_acc[-1]):
+            parts += [f"train acc {self.train_acc[-1]:.3f}", f"{self.eval_name} acc {self.eval_acc[-1]:.3f}"]
+        else:
+            parts += [f"{self.eval_name} loss {self.eval_loss[-1]:.4f}"]
+        parts += [f"{self.examples_per_second:,.0f} examples/s", self.device]
+        return " | ".join(parts)
+
+
+def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Number of correct predictions (a tensor, so that no GPU sync happens per batch)."""
+    return (y_hat.argmax(dim=1) == y).sum()
+
+
+def _is_classification(y_hat: torch.Tensor, y: torch.Tensor) -> bool:
+    return y_hat.ndim == 2 and not y.is_floating_point()
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data_iter, loss_fn=None, device=None) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``data_iter`` (accuracy is NaN for regression)."""
+    device = device or next(model.parameters()).device
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    model.eval()
+    total_loss, correct, count, classify = 0.0, 0, 0, False
+    for X, y in data_iter:
+        X, y = X.to(device), y.to(device)
+        with torch.autocast(device.type, enabled=device.type == "cuda"):
+            y_hat = model(X)
+            total_loss += loss_fn(y_hat, y).float() * len(y)
+        if _is_classification(y_hat, y):
+            classify = True
+            correct += accuracy(y_hat, y)
+        count += len(y)
+    return float(total_loss / count), float(correct / count) if classify else float("nan")
+
+
+@torch.no_grad()
+def predict(model: nn.Module, data_iter, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes and true labels for a whole data set, on the CPU."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    preds, labels = [], []
+    for X, y in data_iter:
+        preds.append(model(X.to(device)).argmax(dim=1).cpu())
+        labels.append(y)
+    return torch.cat(preds), torch.cat(labels)
+
+
+def confusion_matrix(predictions, labels, n_classes: int) -> torch.Tensor:
+    """counts[i, j] = how many examples of true class i were predicted as class j."""
+    index = torch.as_tensor(labels).long() * n_classes + torch.as_tensor(predictions).long()
+    return torch.bincount(index, minlength=n_classes ** 2).reshape(n_classes, n_classes)
+
+
+class LivePlot:
+    """A figure of ``History`` that is drawn once per epoch and updated in place.
+
+    In Jupyter or Colab the first draw displays the figure and later draws replace it (one
+    display id), so an executed notebook ends up with exactly one, final figure. Outside
+    Jupyter the figure is still rendered to PNG in memory, so a benchmark pays the same cost.
+    """
+
+    def __init__(self, classification: bool):
+        self.fig, axes = plot.new_figure(ncols=2 if classification else 1, pyplot=False)
+        self.axes = axes[0]
+        self.handle = None
+
+    def update(self, history: History) -> None:
+        plot.plot_history(history, self.axes)
+        if _in_notebook():
+            from IPython.display import display
+            if self.handle is None:
+                self.handle = display(self.fig, display_id=True)
+            else:
+                self.handle.update(self.fig)
+        else:
+            self.fig.savefig(BytesIO(), format="png")
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def _fingerprint(model, optimizer, train_iter) -> dict:
+    """What must match for a checkpoint to belong to this run."""
+    return {
+        "parameters": [[name, list(p.shape)] for name, p in model.named_parameters()],
+        "optimizer": type(optimizer).__name__,
+        "hyperparameters": [{k: v for k, v in group.items() if isinstance(v, (int, float, bool))}
+                            for group in optimizer.param_groups],
+        "batches_per_epoch": len(train_iter),
+    }
+
+
+def _checkpoint_path(checkpoint) -> Path | None:
+    if checkpoint is None:
+        return None
+    path = Path(checkpoint)
+    return path if path.is_absolute() else checkpoint_dir() / path
+
+
+def _save(path: Path, model, optimizer, scheduler, scaler, history: History, fingerprint) -> None:
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict() if scheduler else None,
+             "scaler": scaler.state_dict(), "history": asdict(history),
+             "fingerprint": fingerprint, "rng": torch.get_rng_state(),
+             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: a disconnect mid-save never leaves a broken checkpoint
+
+
+def _resume(path: Path | None, model, optimizer, scheduler, scaler, fingerprint) -> History | None:
+    """Load the checkpoint at ``path`` into the run; None when there is nothing to resume."""
+    if path is None or not path.exists():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        print(f"Checkpoint {path} could not be read ({type(error).__name__}); starting fresh.")
+        return None
+    if state.get("fingerprint") != fingerprint:
+        print(f"Checkpoint {path} belongs to a different model, optimizer or data set; "
+              f"starting fresh (it will be overwritten).")
+        return None
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None and state["scheduler"] is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    scaler.load_state_dict(state["scaler"])
+    torch.set_rng_state(state["rng"])
+    if torch.cuda.is_available() and state["cuda_rng"]:
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    return History(**state["history"])
+
+
+def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: torch.optim.Optimizer,
+          loss_fn=None, scheduler=None, device=None, checkpoint=None, plot: bool | None = None,
+          eval_name: str = "test", log_every: int = 25) -> History:
+    """Train ``model`` for ``epochs`` epochs and evaluate it on ``eval_iter`` after each one.
+
+    ``checkpoint``: a file name (kept in ``runtime.checkpoint_dir()``) or a path; when it exists
+    and belongs to this run, training resumes after its last finished epoch. ``plot=None``
+    draws the live plot only in Jupyter. ``scheduler`` is stepped once per epoch. The loss is
+    checked every ``log_every`` steps; if it is NaN or infinite, training stops with a message.
+    """
+    device = torch.device(device) if device else get_device()
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    model.to(device)
+    use_amp = device.type == "cuda"          # mixed precision only where it pays
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    path = _checkpoint_path(checkpoint)
+    fingerprint = _fingerprint(model, optimizer, train_iter)
+    history = _resume(path, model, optimizer, scheduler, scaler, fingerprint)
+    if history is not None:
+        print(f"Resumed from {path} after epoch {history.epoch[-1] if history.epoch else 0}.")
+    history = history or History(eval_name=eval_name)
+    history.device = device_name(device)
+    start = len(history.epoch)
+    want_plot = plot or (plot is None and _in_notebook())
+    live = None
+    if want_plot and history.epoch:              # show what the checkpoint already holds
+        live = LivePlot(classification=math.isfinite(history.train_acc[-1]))
+        live.update(history)
+
+    progress = tqdm(total=max(epochs - start, 0) * len(train_iter), desc="training",
+                    unit="batch", leave=False)
+    for epoch in range(start, epochs):
+        model.train()
+        total_loss = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.long)
+        count, classify, tic = 0, False, time.perf_counter()
+        for step, (X, y) in enumerate(train_iter):
+            X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            with torch.autocast(device.type, enabled=use_amp):
+                y_hat = model(X)
+                loss = loss_fn(y_hat, y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            total_loss += loss.detach().float() * len(y)
+            if _is_classification(y_hat, y):
+                classify = True
+                correct += accuracy(y_hat.detach(), y)
+            count += len(y)
+            progress.update()
+            if step % log_every == 0 or step == len(train_iter) - 1:
+                value = loss.item()              # the only per-step sync with the GPU
+                progress.set_postfix(epoch=epoch + 1, loss=f"{value:.4f}", refresh=False)
+                if not math.isfinite(value):
+                    history.diverged = True
+                    break
+        if history.diverged:
+            break
+        history.seconds += time.perf_counter() - tic
+        history.examples += count
+        eval_loss, eval_acc = evaluate(model, eval_iter, loss_fn, device)
+        history.epoch.append(epoch + 1)
+        history.train_loss.append(float(total_loss / count))
+        history.train_acc.append(float(correct / count) if classify else float("nan"))
+        history.eval_loss.append(eval_loss)
+        history.eval_acc.append(eval_acc)
+        if scheduler is not None:
+            scheduler.step()
+        if path is not None:
+            _save(path, model, optimizer, scheduler, scaler, history, fingerprint)
+        if want_plot:
+            live = live or LivePlot(classification=classify)
+            live.update(history)
+    progress.close()
+
+    if history.diverged:
+        lrs = sorted({group["lr"] for group in optimizer.param_groups})
+        kept = f" The checkpoint of the last good epoch is kept at {path}." if path and history.epoch else ""
+        print(f"Training stopped: the loss became {value} in epoch {epoch + 1}, step {step + 1}. "
+              f"The parameters are no longer finite. The usual cause is a learning rate that is "
+              f"too large (this run used lr={', '.join(map(str, lrs))}): try one 3 to 10 times "
+              f"smaller, and check the inputs for NaN. The history returned stops at the last "
+              f"finished epoch.{kept}")
+    elif history.epoch:
+        print(history.summary())
+    return history
