@@ -143,6 +143,24 @@ def _in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
+def _progress_bar(total: int):
+    """A tqdm.auto progress bar, and in Jupyter the display handle it is shown under.
+
+    A finished bar is worth nothing in an executed notebook (the rendered book would show a
+    frozen widget), so in Jupyter the bar is displayed under a display id and ``train`` replaces
+    it with the final summary line when training ends.
+    """
+    if _in_notebook():
+        try:
+            from IPython.display import display
+            from tqdm.notebook import tqdm as notebook_tqdm
+            bar = notebook_tqdm(total=total, desc="training", unit="batch", display=False)
+            return bar, display(bar.container, display_id=True)
+        except ImportError:  # no ipywidgets: fall back to the text bar
+            pass
+    return tqdm(total=total, desc="training", unit="batch", leave=False), None
+
+
 def _fingerprint(model, optimizer, train_iter) -> dict:
     """What must match for a checkpoint to belong to this run."""
     return {
@@ -225,8 +243,7 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
         live = LivePlot(classification=math.isfinite(history.train_acc[-1]))
         live.update(history)
 
-    progress = tqdm(total=max(epochs - start, 0) * len(train_iter), desc="training",
-                    unit="batch", leave=False)
+    progress, handle = _progress_bar(total=max(epochs - start, 0) * len(train_iter))
     for epoch in range(start, epochs):
         model.train()
         total_loss = torch.zeros((), device=device)
@@ -280,6 +297,10 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
               f"too large (this run used lr={', '.join(map(str, lrs))}): try one 3 to 10 times "
               f"smaller, and check the inputs for NaN. The history returned stops at the last "
               f"finished epoch.{kept}")
-    elif history.epoch:
-        print(history.summary())
+    summary = history.summary() if history.epoch and not history.diverged else "training stopped"
+    if handle is not None:               # the bar's place in the notebook now holds the result
+        from IPython.display import Pretty
+        handle.update(Pretty(summary))
+    elif not history.diverged:
+        print(summary)
     return history

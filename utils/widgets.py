@@ -90,9 +90,12 @@ class Explorer:
         controls = {}
         for name, values in self.params.items():
             options = [(_label(v), v) for v in values]
-            kind = w.Dropdown if all(isinstance(v, str) for v in values) else w.SelectionSlider
-            controls[name] = kind(options=options, value=self.start[name], description=name,
-                                  continuous_update=False, style={"description_width": "initial"})
+            common = dict(options=options, value=self.start[name], description=name,
+                          style={"description_width": "initial"})
+            if all(isinstance(v, str) for v in values):
+                controls[name] = w.Dropdown(**common)
+            else:
+                controls[name] = w.SelectionSlider(continuous_update=False, **common)
         image = w.Image(format="png", value=self.render(**self.start))
 
         def redraw(_change=None):

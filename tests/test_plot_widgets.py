@@ -1,0 +1,109 @@
+"""The plotting style and helpers, and the interactive-figure pattern."""
+
+import base64
+import math
+import re
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from utils import plot
+from utils.train import History
+from utils.widgets import MAX_FRAMES, Explorer
+
+
+def test_book_style_is_applied():
+    mpl.rcdefaults()
+    plot.use_book_style()
+    assert mpl.rcParams["axes.grid"] is True
+    assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][0] == plot.COLORS[0]
+
+
+def test_new_figure_grid_and_untracked_figures():
+    fig, axes = plot.new_figure(ncols=3, nrows=2)
+    assert axes.shape == (2, 3)
+    plt.close(fig)
+    before = plt.get_fignums()
+    fig, axes = plot.new_figure(ncols=2, pyplot=False)
+    assert plt.get_fignums() == before and axes.shape == (1, 2)
+
+
+def test_plot_history_with_and_without_accuracy():
+    h = History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=[0.5, 0.7], eval_loss=[1.1, 0.6], eval_acc=[0.4, 0.6])
+    axes = plot.plot_history(h)
+    assert len(axes) == 2 and axes[1].get_title() == "Accuracy"
+    h.train_acc = h.eval_acc = [math.nan, math.nan]
+    axes = plot.plot_history(h)
+    assert len(axes) == 1
+    plt.close("all")
+
+
+@pytest.mark.parametrize("shape", [(6, 1, 8, 8), (6, 3, 8, 8), (6, 8, 8)])
+def test_show_images_accepts_grey_and_colour(shape):
+    fig = plot.show_images(torch.rand(shape), labels=list("abcdef"), ncols=4)
+    assert len(fig.axes) == 8 and fig.axes[0].get_title() == "a"
+    plt.close(fig)
+
+
+def test_plot_confusion_rows_are_normalised():
+    ax = plot.plot_confusion(torch.tensor([[8, 2], [0, 10]]), ["x", "y"])
+    assert ax.images[0].get_array()[0, 0] == pytest.approx(0.8)
+    plt.close("all")
+
+
+def draw_line(fig, slope, style):
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, slope], style)
+    draw_line.calls.append((slope, style))
+
+
+def test_explorer_draws_every_combination_once():
+    draw_line.calls = []
+    explorer = Explorer(draw_line, slope=[0.5, 1.0, 2.0], style=["-", "--"], width=3, height=2)
+    frames = explorer.frames()
+    assert sorted(frames) == [f"{i}-{j}" for i in range(3) for j in range(2)]
+    assert sorted(draw_line.calls) == sorted((s, st) for s in [0.5, 1.0, 2.0] for st in ["-", "--"])
+    png = base64.b64decode(frames["0-0"])
+    assert png.startswith(b"\x89PNG")
+
+
+def test_static_form_is_self_contained_html():
+    draw_line.calls = []
+    explorer = Explorer(draw_line, slope=[0.5, 1.0, 2.0], style=["-", "--"], start={"slope": 2.0})
+    html = explorer.static_html()
+    assert '<input type="range"' in html and "<select" in html          # numbers and text
+    assert 'value="2"' in html                                           # the start value
+    assert "http" not in html                                            # no external resources
+    assert len(re.findall(r'"\d-\d": "', html)) == 6
+
+
+def test_mime_bundle_offers_live_widget_and_static_html():
+    draw_line.calls = []
+    bundle = Explorer(draw_line, slope=[1.0, 2.0], style=["-"])._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"}
+    assert bundle["application/vnd.jupyter.widget-view+json"]["version_major"] == 2
+
+
+def test_live_widget_redraws_when_a_control_moves():
+    draw_line.calls = []
+    ui = Explorer(draw_line, slope=[1.0, 2.0], style=["-", "--"]).widget()
+    controls, image = ui.children
+    slope, style = controls.children
+    assert type(slope).__name__ == "SelectionSlider" and type(style).__name__ == "Dropdown"
+    before = image.value
+    slope.value = 1.0 if slope.value == 2.0 else 2.0
+    assert image.value != before and len(draw_line.calls) == 2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({}, "at least one parameter"),
+    ({"slope": []}, "non-empty list"),
+    ({"slope": "abc"}, "non-empty list"),
+    ({"slope": list(range(MAX_FRAMES + 1))}, "too many"),
+    ({"slope": [1.0], "start": {"tilt": 1}}, "unknown parameters"),
+])
+def test_explorer_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        Explorer(draw_line, **kwargs)

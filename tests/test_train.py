@@ -1,0 +1,213 @@
+"""The book's training loop: determinism, resume, NaN stop, checkpoints, live plot."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from utils import train as train_module
+from utils.data import fast_loader
+from utils.runtime import seed_everything
+from utils.train import History, confusion_matrix, evaluate, predict, train
+
+
+def make_data(n=512, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 20, generator=g)
+    y = (X[:, :5].sum(1) > 0).long() + 2 * (X[:, 5] > 0.5).long()  # 4 classes
+    return fast_loader(TensorDataset(X[:400], y[:400]), 32, True), fast_loader(TensorDataset(X[400:], y[400:]), 64, False)
+
+
+def make_model():
+    return nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 4))
+
+
+def run(epochs, checkpoint=None, seed=0, plot=False, **kwargs):
+    seed_everything(seed)
+    train_iter, test_iter = make_data()
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    history = train(model, train_iter, test_iter, epochs=epochs, optimizer=optimizer,
+                    checkpoint=checkpoint, plot=plot, **kwargs)
+    return model, history
+
+
+def test_learns_and_reports(capsys):
+    model, history = run(epochs=4)
+    assert history.epoch == [1, 2, 3, 4] and not history.diverged
+    assert history.train_loss[-1] < history.train_loss[0]
+    assert history.eval_acc[-1] > 0.6
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    for part in ("train loss", "train acc", "test acc", "examples/s", "cpu"):
+        assert part in line
+    assert history.examples == 4 * 400 and history.examples_per_second > 0
+
+
+def test_same_seed_same_numbers():
+    model_a, a = run(epochs=3, seed=1)
+    model_b, b = run(epochs=3, seed=1)
+    assert a.train_loss == b.train_loss and a.eval_acc == b.eval_acc
+    for p, q in zip(model_a.parameters(), model_b.parameters()):
+        assert torch.equal(p, q)
+    _, c = run(epochs=3, seed=2)
+    assert c.train_loss != a.train_loss
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resume_after_interruption_loses_no_epoch(tmp_path, capsys):
+    model_full, full = run(epochs=4, seed=3)
+
+    calls = {"n": 0}
+    ce = nn.CrossEntropyLoss()
+
+    def dies_in_epoch_three(y_hat, y):       # 13 batches per epoch: die in the middle of epoch 3
+        calls["n"] += 1
+        if calls["n"] == 2 * 13 + 5:
+            raise Interrupt
+        return ce(y_hat, y)
+
+    path = tmp_path / "run.pt"
+    with pytest.raises(Interrupt):
+        run(epochs=4, seed=3, checkpoint=path, loss_fn=dies_in_epoch_three)
+    assert path.exists()
+    state = torch.load(path, weights_only=True)           # loadable with weights_only
+    assert state["history"]["epoch"] == [1, 2]
+
+    # a new session: the same code, started again, continues after epoch 2
+    model_resumed, resumed = run(epochs=4, seed=99, checkpoint=path)
+    assert "Resumed" in capsys.readouterr().out
+    assert resumed.epoch == [1, 2, 3, 4]
+    assert resumed.train_loss == pytest.approx(full.train_loss, rel=1e-6)
+    assert resumed.eval_acc == full.eval_acc
+    for p, q in zip(model_full.parameters(), model_resumed.parameters()):
+        torch.testing.assert_close(p, q)
+
+
+def test_finished_checkpoint_is_loaded_without_training(tmp_path):
+    path = tmp_path / "done.pt"
+    model_a, a = run(epochs=2, checkpoint=path)
+    model_b, b = run(epochs=2, checkpoint=path, seed=5)
+    assert b.epoch == [1, 2] and b.eval_acc == a.eval_acc
+    for p, q in zip(model_a.parameters(), model_b.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_checkpoint_of_another_setup_is_not_resumed(tmp_path, capsys):
+    path = tmp_path / "other.pt"
+    run(epochs=1, checkpoint=path)
+    seed_everything(0)
+    train_iter, test_iter = make_data()
+    model = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 4))   # different shapes
+    history = train(model, train_iter, test_iter, epochs=1, plot=False, checkpoint=path,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    assert "different model" in capsys.readouterr().out and history.epoch == [1]
+
+
+def test_relative_checkpoint_names_go_to_the_checkpoint_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLBOOK_CHECKPOINTS", str(tmp_path))
+    run(epochs=1, checkpoint="named.pt")
+    assert (tmp_path / "named.pt").exists()
+
+
+def test_nan_loss_stops_with_a_message_not_a_traceback(capsys):
+    seed_everything(0)
+    train_iter, test_iter = make_data()
+    model = make_model()
+    history = train(model, train_iter, test_iter, epochs=5, plot=False,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=1e6))
+    out = capsys.readouterr().out
+    assert history.diverged and len(history.epoch) < 5
+    assert "Training stopped" in out and "learning rate" in out and "lr=1000000.0" in out
+    assert all(math.isfinite(v) for v in history.train_loss)
+
+
+def test_regression_has_no_accuracy(capsys):
+    seed_everything(0)
+    X = torch.randn(256, 3)
+    y = X @ torch.tensor([[1.0], [2.0], [-1.0]]) + 0.5
+    loader = fast_loader(TensorDataset(X, y), 32, True)
+    model = nn.Linear(3, 1)
+    history = train(model, loader, loader, epochs=3, loss_fn=nn.MSELoss(), plot=False,
+                    optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    assert history.eval_loss[-1] < 0.05 and math.isnan(history.train_acc[-1])
+    assert "test loss" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_mixed_precision_only_on_cuda(monkeypatch):
+    made = []
+    real = torch.amp.GradScaler
+
+    def spy(device, enabled):
+        made.append(enabled)
+        return real(device, enabled=enabled)
+
+    monkeypatch.setattr(train_module.torch.amp, "GradScaler", spy)
+    run(epochs=1)
+    assert made == [False]
+
+
+def test_scheduler_is_stepped_per_epoch_and_checkpointed(tmp_path):
+    seed_everything(0)
+    train_iter, test_iter = make_data()
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    train(model, train_iter, test_iter, epochs=3, optimizer=optimizer, scheduler=scheduler,
+          plot=False, checkpoint=tmp_path / "s.pt")
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 3)
+    assert torch.load(tmp_path / "s.pt", weights_only=True)["scheduler"]["last_epoch"] == 3
+
+
+class FakeHandle:
+    def __init__(self):
+        self.updates = []
+
+    def update(self, obj):
+        self.updates.append(obj)
+
+
+def test_live_plot_displays_once_and_updates_in_place(monkeypatch):
+    shown, handles = [], []
+
+    def fake_display(obj, display_id=False):
+        shown.append(obj)
+        handles.append(FakeHandle())
+        return handles[-1]
+
+    monkeypatch.setattr(train_module, "_in_notebook", lambda: True)
+    import IPython.display
+    monkeypatch.setattr(IPython.display, "display", fake_display)
+    bar_handle = FakeHandle()
+    monkeypatch.setattr(train_module, "_progress_bar",
+                        lambda total: (train_module.tqdm(total=total, disable=True), bar_handle))
+    _, history = run(epochs=3, plot=None)
+    assert [str(u.data) for u in bar_handle.updates] == [history.summary()]  # bar -> final line                       # None: plot because this is "Jupyter"
+    figures = [obj for obj in shown if obj.__class__.__name__ == "Figure"]
+    assert len(figures) == 1                       # one figure, displayed once...
+    assert handles[0].updates == [figures[0]] * 2  # ...and redrawn in place after epochs 2 and 3
+    assert len(figures[0].axes) == 2               # loss and accuracy panels
+
+
+def test_live_plot_renders_outside_notebooks_when_asked():
+    plot = train_module.LivePlot(classification=False)
+    history = History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=[math.nan] * 2,
+                      eval_loss=[1.1, 0.6], eval_acc=[math.nan] * 2)
+    plot.update(history)
+    assert len(plot.fig.axes) == 1 and len(plot.axes[0].lines) == 2
+
+
+def test_evaluate_predict_and_confusion():
+    seed_everything(0)
+    _, test_iter = make_data()
+    model = make_model()
+    loss, acc = evaluate(model, test_iter)
+    preds, labels = predict(model, test_iter)
+    assert preds.shape == labels.shape == (112,)
+    assert acc == pytest.approx((preds == labels).float().mean().item())
+    counts = confusion_matrix(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2]), 3)
+    assert counts.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
