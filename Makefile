@@ -14,9 +14,7 @@ book: $(VENV)/.installed
 	$(BIN)/jupyter-book build . --warningiserror --keep-going
 
 student-edition: $(VENV)/.installed
-	$(BIN)/jupyter nbconvert --to notebook --output-dir student_edition \
-	  --TagRemovePreprocessor.enabled=True --TagRemovePreprocessor.remove_cell_tags solution \
-	  notebooks/*.ipynb
+	$(BIN)/python tools/student_edition.py student_edition
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)

@@ -180,25 +180,39 @@ def test_live_plot_displays_once_and_updates_in_place(monkeypatch):
         return handles[-1]
 
     monkeypatch.setattr(train_module, "_in_notebook", lambda: True)
+    monkeypatch.setattr(train_module, "LIVE_PLOT_SECONDS", 0.0)   # redraw after every epoch
     import IPython.display
     monkeypatch.setattr(IPython.display, "display", fake_display)
     bar_handle = FakeHandle()
     monkeypatch.setattr(train_module, "_progress_bar",
                         lambda total: (train_module.tqdm(total=total, disable=True), bar_handle))
-    _, history = run(epochs=3, plot=None)
-    assert [str(u.data) for u in bar_handle.updates] == [history.summary()]  # bar -> final line                       # None: plot because this is "Jupyter"
-    figures = [obj for obj in shown if obj.__class__.__name__ == "Figure"]
+    _, history = run(epochs=3, plot=None)         # None: plot, because this is "Jupyter"
+    assert [str(u.data) for u in bar_handle.updates] == [history.summary()]  # bar -> final line
+    figures = [obj for obj in shown if obj.__class__.__name__ == "Image"]
     assert len(figures) == 1                       # one figure, displayed once...
-    assert handles[0].updates == [figures[0]] * 2  # ...and redrawn in place after epochs 2 and 3
-    assert len(figures[0].axes) == 2               # loss and accuracy panels
+    assert len(handles[0].updates) == 2            # ...and redrawn in place after epochs 2 and 3
+    assert all(u.data.startswith(b"\x89PNG") for u in handles[0].updates)
+    assert handles[0].updates[0].data != handles[0].updates[1].data
 
 
 def test_live_plot_renders_outside_notebooks_when_asked():
-    plot = train_module.LivePlot(classification=False)
+    plot = train_module.LivePlot(classification=False, min_interval=0)
     history = History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=[math.nan] * 2,
                       eval_loss=[1.1, 0.6], eval_acc=[math.nan] * 2)
     plot.update(history)
     assert len(plot.fig.axes) == 1 and len(plot.axes[0].lines) == 2
+    history.epoch.append(3), history.train_loss.append(0.2), history.eval_loss.append(0.3)
+    plot.update(history)
+    assert list(plot.axes[0].lines[0].get_xdata()) == [1, 2, 3]
+
+
+def test_live_plot_is_throttled_but_always_shows_the_end():
+    plot = train_module.LivePlot(classification=True, min_interval=3600)
+    history = History(epoch=[1], train_loss=[1.0], train_acc=[0.5], eval_loss=[1.1], eval_acc=[0.4])
+    plot.update(history)
+    assert plot.drawn_epochs == 0                  # too soon
+    plot.update(history, force=True)
+    assert plot.drawn_epochs == 1
 
 
 def test_evaluate_predict_and_confusion():

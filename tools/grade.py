@@ -55,8 +55,11 @@ def main() -> int:
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell")
     args = parser.parse_args()
     rows = {str(path): grade(path, args.timeout) for path in args.notebooks}
-    columns = sorted({key for result in rows.values() for key in result},
-                     key=lambda k: [int(p) if p.isdigit() else p for p in k.replace(".", " ").split()])
+    def order(key: str):  # exercises "1.2" < "1.10" in number order, then "error(s)" columns
+        parts = key.split(".")
+        return (0, [int(p) for p in parts], "") if all(p.isdigit() for p in parts) else (1, [], key)
+
+    columns = sorted({key for result in rows.values() for key in result}, key=order)
     for name, result in rows.items():
         passed = sum(v == "pass" for v in result.values())
         attempted = sum(v in ("pass", "fail") for v in result.values())

