@@ -120,3 +120,14 @@ def test_setup_cell_tool_check_mode_agrees():
     result = subprocess.run([sys.executable, str(ROOT / "tools" / "setup_cell.py"), "--check"],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_chinese_terms_in_chapters_are_in_the_glossary():
+    glossary = (ROOT / "book" / "glossary.md").read_text()
+    found = set()
+    for path in NOTEBOOKS:
+        text = "\n".join(c.source for c in read(path).cells if c.cell_type == "markdown")
+        found |= set(re.findall(r"\(([\u4e00-\u9fff]+)\)", text))
+    assert found, "chapters give the Chinese term in parentheses after an English one"
+    missing = sorted(t for t in found if t not in glossary)
+    assert not missing, f"add to book/glossary.md: {missing}"

@@ -21,13 +21,12 @@ def test_book_style_is_applied():
     assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][0] == plot.COLORS[0]
 
 
-def test_new_figure_grid_and_untracked_figures():
+def test_new_figure_grid():
     fig, axes = plot.new_figure(ncols=3, nrows=2)
     assert axes.shape == (2, 3)
-    plt.close(fig)
-    before = plt.get_fignums()
-    fig, axes = plot.new_figure(ncols=2, pyplot=False)
-    assert plt.get_fignums() == before and axes.shape == (1, 2)
+    fig2, axes = plot.new_figure()
+    assert axes.shape == (1, 1) and fig2.get_figwidth() < fig.get_figwidth()
+    plt.close("all")
 
 
 def test_plot_history_with_and_without_accuracy():

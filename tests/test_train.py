@@ -126,6 +126,19 @@ def test_nan_loss_stops_with_a_message_not_a_traceback(capsys):
     assert all(math.isfinite(v) for v in history.train_loss)
 
 
+def test_a_nan_between_checks_is_caught_at_the_end_of_the_epoch(capsys):
+    ce = nn.CrossEntropyLoss()
+    calls = {"n": 0}
+
+    def one_bad_batch(y_hat, y):               # step 3 of epoch 2 is NaN, not a checked step
+        calls["n"] += 1
+        return ce(y_hat, y) * (float("nan") if calls["n"] == 13 + 3 else 1.0)
+
+    _, history = run(epochs=3, loss_fn=one_bad_batch, log_every=100)
+    assert history.diverged and history.epoch == [1]
+    assert "Training stopped: the loss became nan in epoch 2" in capsys.readouterr().out
+
+
 def test_regression_has_no_accuracy(capsys):
     seed_everything(0)
     X = torch.randn(256, 3)

@@ -11,7 +11,6 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 
 # Okabe-Ito colours: distinguishable with every common form of colour blindness.
 COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#F0E442"]
@@ -43,20 +42,11 @@ def use_book_style() -> None:
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None,
-               height: float | None = None, pyplot: bool = True, **kwargs):
-    """A figure with a grid of axes, sized by the number of panels.
-
-    ``pyplot=False`` makes a figure that pyplot does not track, so Jupyter does not show it
-    again at the end of the cell; the live training plot and the widgets use that.
-    """
+               height: float | None = None, **kwargs):
+    """A pyplot figure with a grid of axes (always 2-D), sized by the number of panels."""
     base_w, base_h = BOOK_STYLE["figure.figsize"]
     size = (width or min(base_w * ncols * 0.75 + 1.5, 12.0), height or base_h * (0.8 + 0.2 * nrows))
-    if pyplot:
-        return plt.subplots(nrows, ncols, figsize=size, squeeze=False, **kwargs)
-    with mpl.rc_context(BOOK_STYLE):
-        fig = Figure(figsize=size, layout="constrained")
-        axes = fig.subplots(nrows, ncols, squeeze=False, **kwargs)
-    return fig, axes
+    return plt.subplots(nrows, ncols, figsize=size, squeeze=False, **kwargs)
 
 
 def plot_history(history, axes=None):

@@ -300,13 +300,16 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
                 if not math.isfinite(value):
                     history.diverged = True
                     break
+        train_loss = float(total_loss / count)
+        if not history.diverged and not math.isfinite(train_loss):   # a bad step between checks
+            history.diverged, value = True, train_loss
         if history.diverged:
             break
         history.seconds += time.perf_counter() - tic
         history.examples += count
         eval_loss, eval_acc = evaluate(model, eval_iter, loss_fn, device)
         history.epoch.append(epoch + 1)
-        history.train_loss.append(float(total_loss / count))
+        history.train_loss.append(train_loss)
         history.train_acc.append(float(correct / count) if classify else float("nan"))
         history.eval_loss.append(eval_loss)
         history.eval_acc.append(eval_acc)
@@ -324,7 +327,7 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
     if history.diverged:
         lrs = sorted({group["lr"] for group in optimizer.param_groups})
         kept = f" The checkpoint of the last good epoch is kept at {path}." if path and history.epoch else ""
-        print(f"Training stopped: the loss became {value} in epoch {epoch + 1}, step {step + 1}. "
+        print(f"Training stopped: the loss became {value} in epoch {epoch + 1} (by step {step + 1}). "
               f"The parameters are no longer finite. The usual cause is a learning rate that is "
               f"too large (this run used lr={', '.join(map(str, lrs))}): try one 3 to 10 times "
               f"smaller, and check the inputs for NaN. The history returned stops at the last "
