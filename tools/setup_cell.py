@@ -18,7 +18,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKER = "# Set-up cell (the same in every chapter; tools/setup_cell.py writes it)."
-TAGS = ["setup", "hide-input"]
+# The rendered book drops the cell (it would stand above the chapter's title); in Jupyter and
+# Colab it runs first and prints the device and mode. Heavy cells print their mode themselves.
+TAGS = ["setup", "remove-cell"]
 
 TEMPLATE = '''{marker}
 # Locally it finds the book's folder; on Colab it fetches the helper package `utils` from the

@@ -11,6 +11,7 @@ set: its name, its classes and a printed banner all say what was loaded. For a p
 from __future__ import annotations
 
 import os
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -62,7 +63,7 @@ class ImageData:
     def __repr__(self) -> str:
         n_train, n_test = len(self.train.dataset), len(self.test.dataset)
         note = f" (offline stand-in for {self.requested})" if self.fallback else ""
-        return (f"{self.name}{note}: {n_train:,} training and {n_test:,} test images of shape "
+        return (f"{self.name}{note}:\n{n_train:,} training and {n_test:,} test images of shape "
                 f"{tuple(self.shape)}, {len(self.classes)} classes")
 
 
@@ -85,8 +86,9 @@ def _subset(images: torch.Tensor, labels: torch.Tensor, n: int | None, seed: int
     return images[keep], labels[keep]
 
 
-def _announce(lines: list[str]) -> None:
-    width = max(len(line) for line in lines)
+def _announce(text: str, width: int = 72) -> None:
+    """Print ``text`` in a box of exclamation marks that no reader can miss."""
+    lines = textwrap.wrap(text, width, break_on_hyphens=False)
     bar = "!" * (width + 4)
     print("\n".join([bar] + [f"! {line.ljust(width)} !" for line in lines] + [bar]))
 
@@ -157,14 +159,11 @@ def _load(requested: str, dataset_cls, classes: list[str], channels: int, size: 
                 f"because {STRICT_ENV} is set or allow_fallback=False.") from None
         train, test, name = _packaged_digits(size, channels, seed)
         classes, fallback = DIGIT_CLASSES, True
-        _announce([
-            f"OFFLINE FALLBACK: {requested} is not cached in {data_dir()}",
-            f"and could not be downloaded ({reason[:60]}).",
-            f"Using {name} instead,",
-            f"resized to {channels}x{size}x{size}: real data, but NOT {requested}.",
-            "Every number below describes these digits, not the real data set.",
-            "To get the real data: run once with internet, or set DLBOOK_DATA to a copy.",
-        ])
+        _announce(f"OFFLINE FALLBACK: {requested} is not cached in {data_dir()} and could not be "
+                  f"downloaded ({reason[:80]}). Using {name} instead, as {channels}x{size}x{size} "
+                  f"images: real data, but NOT {requested}. Every number below describes these "
+                  f"digits, not the real data set. To get the real data, run once with internet, "
+                  f"or set DLBOOK_DATA to a folder holding a copy.")
     (train_x, train_y), (test_x, test_y) = _subset(*train, n_train, seed), _subset(*test, n_test, seed)
     if normalize is not None:
         train_x, test_x = normalize(train_x), normalize(test_x)

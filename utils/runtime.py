@@ -97,7 +97,7 @@ def pick_sizes(*, full: dict, quick: dict, announce: bool = True) -> SimpleNames
         shown = ", ".join(f"{k}={v}" for k, v in chosen.items())
         if is_quick:
             other = ", ".join(f"{k}={v}" for k, v in full.items())
-            print(f"Quick mode ({_mode_reason()}): {shown}. "
+            print(f"Quick mode ({_mode_reason()}): {shown}.\n"
                   f"The full run uses {other}; set {QUICK_ENV}=0 to force it.")
         else:
             print(f"Full mode ({_mode_reason()}): {shown}.")
