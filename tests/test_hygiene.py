@@ -131,3 +131,12 @@ def test_chinese_terms_in_chapters_are_in_the_glossary():
     assert found, "chapters give the Chinese term in parentheses after an English one"
     missing = sorted(t for t in found if t not in glossary)
     assert not missing, f"add to book/glossary.md: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_code_fits_the_page(path):
+    """The rendered book shows about 100 columns of code without scrolling."""
+    for i, cell in enumerate(read(path).cells[1:], start=1):
+        if cell.cell_type == "code":
+            long = [line for line in cell.source.splitlines() if len(line) > 100]
+            assert not long, f"cell {i} has lines over 100 characters: {long[0][:60]}..."
