@@ -37,7 +37,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 class Executed:
     """One notebook executed top to bottom with a fresh kernel, or the error that stopped it."""
 
-    def __init__(self, path):
+    def __init__(self, path, cache: bool = True):
         import time
 
         import nbformat
@@ -54,7 +54,7 @@ class Executed:
         except CellExecutionError as error:
             self.error = str(error)
         self.seconds = time.perf_counter() - tic
-        if self.error is None:
+        if self.error is None and cache:
             self._share_with_the_book_build()
 
     def _share_with_the_book_build(self):

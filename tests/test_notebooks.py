@@ -61,3 +61,20 @@ def test_chapter_2_states_a_test_accuracy_on_the_data_it_used(executed):
     text = "\n".join(run.text(c) for c in run.nb.cells)
     assert "softmax regression classifies **" in text
     assert "OFFLINE FALLBACK" in text or "Fashion-MNIST" in text
+
+
+def test_same_seed_same_numbers_in_a_fresh_kernel(executed, tmp_path, monkeypatch):
+    """Run Chapter 2 again in a new kernel, without its checkpoints: the numbers must repeat."""
+    from conftest import Executed
+
+    path = next(p for p in NOTEBOOKS if p.stem.startswith("02"))
+    first = executed(path)
+    monkeypatch.setenv("DLBOOK_CHECKPOINTS", str(tmp_path))        # no resuming
+    second = Executed(path, cache=False)
+    assert second.error is None
+
+    def numbers(run):
+        return [run.text(c) for c in run.nb.cells
+                if c.cell_type == "code" and "display(Markdown" in c.source and "seconds" not in c.source]
+
+    assert len(numbers(first)) >= 4 and numbers(first) == numbers(second)

@@ -263,7 +263,8 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
     fingerprint = _fingerprint(model, optimizer, train_iter)
     history = _resume(path, model, optimizer, scheduler, scaler, fingerprint)
     if history is not None:
-        print(f"Resumed from {path} after epoch {history.epoch[-1] if history.epoch else 0}.")
+        print(f"Resumed from {path} after epoch {history.epoch[-1] if history.epoch else 0}. "
+              f"To train from scratch instead, delete that file or use another checkpoint name.")
     history = history or History(eval_name=eval_name)
     history.device = device_name(device)
     start = len(history.epoch)
