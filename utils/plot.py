@@ -50,7 +50,10 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None,
 
 
 def plot_history(history, axes=None):
-    """Loss (left) and accuracy (right, classification only) per epoch, train vs held-out."""
+    """Loss (left) and accuracy (right, classification only) per epoch, train vs held-out.
+
+    One legend (on the loss panel) serves both panels: the colours mean the same in each.
+    """
     has_acc = any(np.isfinite(history.train_acc)) if history.train_acc else False
     if axes is None:
         _, grid = new_figure(ncols=2 if has_acc else 1)
@@ -66,9 +69,9 @@ def plot_history(history, axes=None):
         axes[1].plot(epochs, history.train_acc, "o-", label="train")
         axes[1].plot(epochs, history.eval_acc, "s--", label=history.eval_name)
         axes[1].set(xlabel="epoch", ylabel="accuracy", title="Accuracy")
-        axes[1].legend()
-    for ax in axes:
-        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
+    for ax in axes:  # few ticks: easier to read, and much cheaper to redraw in the live plot
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(6, integer=True))
+        ax.yaxis.set_major_locator(mpl.ticker.MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]))
     return axes
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from io import BytesIO
@@ -128,7 +129,8 @@ class LivePlot:
 
     def __init__(self, classification: bool, min_interval: float | None = None):
         ncols = 2 if classification else 1
-        with mpl.rc_context(plot.BOOK_STYLE | {"figure.constrained_layout.use": False}):
+        self.style = plot.BOOK_STYLE | {"figure.constrained_layout.use": False}
+        with mpl.rc_context(self.style):
             self.fig = Figure(figsize=(4.2 * ncols, 3.2), dpi=80)
             self.axes = list(self.fig.subplots(1, ncols, squeeze=False)[0])
         self.fig.subplots_adjust(left=0.1 / ncols + 0.02, right=0.97, bottom=0.16, top=0.9, wspace=0.3)
@@ -141,17 +143,18 @@ class LivePlot:
         now = time.perf_counter()
         if len(history.epoch) == self.drawn_epochs or not (force or now - self.last_draw >= self.min_interval):
             return
-        if self.drawn_epochs == 0:
-            plot.plot_history(history, self.axes)          # creates the lines, labels, legend
-        else:
-            series = [(history.train_loss, history.eval_loss), (history.train_acc, history.eval_acc)]
-            for ax, ys in zip(self.axes, series):
-                for line, y in zip(ax.lines, ys):
-                    line.set_data(history.epoch, y)
-                ax.relim()
-                ax.autoscale_view()
-        buffer = BytesIO()
-        self.fig.savefig(buffer, format="png")
+        with mpl.rc_context(self.style):             # ticks are made while drawing: style them
+            if self.drawn_epochs == 0:                 # create the lines, labels, legend
+                plot.plot_history(history, self.axes)
+            else:
+                series = [(history.train_loss, history.eval_loss), (history.train_acc, history.eval_acc)]
+                for ax, ys in zip(self.axes, series):
+                    for line, y in zip(ax.lines, ys):
+                        line.set_data(history.epoch, y)
+                    ax.relim()
+                    ax.autoscale_view()
+            buffer = BytesIO()
+            self.fig.savefig(buffer, format="png")
         self.drawn_epochs, self.last_draw = len(history.epoch), time.perf_counter()
         if _in_notebook():
             # A PNG rather than the figure itself, so that the result is the same whatever
@@ -165,11 +168,9 @@ class LivePlot:
 
 
 def _in_notebook() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
+    """True inside a Jupyter kernel (JupyterLab, Colab, an executed notebook)."""
+    ipython = sys.modules.get("IPython")      # a kernel has imported it; a script need not
+    shell = ipython.get_ipython() if ipython is not None else None
     return shell is not None and hasattr(shell, "kernel")
 
 
