@@ -17,7 +17,6 @@ Folders (each overridable by an environment variable):
 from __future__ import annotations
 
 import os
-import platform
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -47,7 +46,7 @@ def device_name(device: torch.device | None = None) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads, {platform.machine()})"
+        return f"cpu ({torch.get_num_threads()} threads)"
     return device.type
 
 
