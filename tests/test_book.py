@@ -21,4 +21,5 @@ def test_book_builds_without_warnings(executed):
         page = (html / "notebooks" / f"{path.stem}.html").read_text()
         assert "dlbook-explorer" in page, "the static form of the interactive figure is missing"
         assert "colab.research.google.com" in page, "the Colab launch button is missing"
+        assert "<table" in page, "tables printed by cells (display(Markdown(...))) must render"
     assert "Robbins" in (html / "book" / "references.html").read_text()
