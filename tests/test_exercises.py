@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from utils.exercises import RESULTS, Case, check_function, check_value, compare
-from utils.exercises import ch01, ch02
+from utils.exercises import ch01, ch02, ch03, ch04
 
 
 def verdict(capsys, exercise):
@@ -149,6 +149,10 @@ CHAPTER_1 = [
       (lambda O, y, k: (O.topk(k, dim=1).indices == y[:, None]).sum(), "expected")]),  # a count
 ])
 def test_checker_right_wrong_and_bad_input(capsys, exercise, check, right, wrong):
+    _right_wrong_bad(capsys, exercise, check, right, wrong)
+
+
+def _right_wrong_bad(capsys, exercise, check, right, wrong):
     for answer in right:
         check(answer)
         status, out = verdict(capsys, exercise)
@@ -172,8 +176,12 @@ def test_checker_right_wrong_and_bad_input(capsys, exercise, check, right, wrong
          (lambda X: X.T @ X / len(X))(ch01.critical_lr_data()[0])).max().item() * 2 * 1.3]),
     ("1.5", ch01.check_mse_lr, lambda: 0.015, [lambda right: 0.03, lambda right: 0.06]),
     ("2.5", ch02.check_initial_loss, lambda: math.log(10), [lambda right: 0.1, lambda right: math.log2(10)]),
+    ("3.5", ch03.check_maxout_parameters, lambda: 2 * (784 * 256 + 256) + 256 * 10 + 10,
+     [lambda right: 784 * 256 + 256 + 2570, lambda right: 2 * 784 * 256 + 2570]),
+    ("4.5", ch04.check_reverse_passes, lambda: 10, [lambda right: 1000, lambda right: 1]),
+    ("4.6", ch04.check_sigmoid_bound, lambda: 0.25 ** 10, [lambda right: 0.5 ** 10, lambda right: 0.25]),
 ])
-def test_numeric_checkers(capsys, exercise, check, right, wrong):
+def test_numeric_checkers(capsys, exercise, check, right, wrong):  # noqa: D103
     check(right())
     assert verdict(capsys, exercise)[0] == "pass"
     check(torch.tensor(right()))                  # a tensor holding the number is fine
@@ -200,3 +208,125 @@ def test_critical_lr_from_the_chapter_is_the_divergence_boundary():
         return ((X1 @ theta - y) ** 2 / 2).mean().item()
 
     assert final_loss(0.95 * critical) < 1.0 < final_loss(1.05 * critical)
+
+
+# ---------------------------------------------------------------- Chapters 3 and 4
+def naive_log_sigmoid(x):
+    return torch.sigmoid(x).log()
+
+
+def mlp_backward(X, y, W1, b1, W2, b2, relu_grad=lambda Z: (Z > 0).to(Z.dtype), mean=True):
+    Z = X @ W1.T + b1
+    H = torch.relu(Z)
+    dO = torch.softmax(H @ W2.T + b2, dim=1) - F.one_hot(y, W2.shape[0])
+    dO = dO / len(y) if mean else dO
+    dZ = dO @ W2 * relu_grad(Z)
+    return dZ.T @ X, dZ.sum(0), dO.T @ H, dO.sum(0)
+
+
+@pytest.mark.parametrize("exercise, check, right, wrong", [
+    ("3.1", ch03.check_log_sigmoid,
+     [F.logsigmoid, lambda x: torch.minimum(x, torch.zeros_like(x)) - torch.log1p(torch.exp(-x.abs()))],
+     [(naive_log_sigmoid, "-inf"),
+      (lambda x: (x.exp() / (1 + x.exp())).log(), "nan"),
+      (lambda x: -torch.log1p(torch.exp(-x)), "contains -inf"),            # overflows for x = -1000
+      (lambda x: F.logsigmoid(x.float()), "float64")]),
+    ("3.2", ch03.check_collapse,
+     [lambda W1, b1, W2, b2: (W2 @ W1, W2 @ b1 + b2)],
+     [(lambda W1, b1, W2, b2: (W1 @ W2, W2 @ b1 + b2), "order of the product"),   # 1x1 passes, 3x3 not
+      (lambda W1, b1, W2, b2: (W2 @ W1, b1 + b2), "W2 b1 + b2")]),
+    ("3.3", ch03.check_maxout,
+     [lambda X, W, b: (torch.einsum("nd,kmd->knm", X, W) + b[:, None]).amax(0),
+      lambda X, W, b: torch.stack([X @ W[j].T + b[j] for j in range(len(W))]).max(0).values],
+     [(lambda X, W, b: (torch.einsum("nd,kmd->knm", X, W) + b[:, None]).amax(2), "expected shape"),
+      (lambda X, W, b: (torch.einsum("nd,kmd->knm", X, W) + b[:, None]).mean(0), "maximum over the pieces"),
+      (lambda X, W, b: torch.stack([X @ W[j].T + b[j] for j in range(len(W))]).max(0), "returns (values, indices)")]),
+    ("3.4", ch03.check_swish_grad,
+     [lambda x, beta: torch.sigmoid(beta * x) * (1 + beta * x * (1 - torch.sigmoid(beta * x)))],
+     [(lambda x, beta: torch.sigmoid(beta * x) * (1 + x * (1 - torch.sigmoid(beta * x))), "inner factor"),
+      (lambda x, beta: torch.sigmoid(beta * x), "product rule")]),
+    ("4.1", ch04.check_linear_backward,
+     [lambda X, W, b, G: (G @ W, G.T @ X, G.sum(0))],
+     [(lambda X, W, b, G: (G @ W, X.T @ G, G.sum(0)), "shape"),
+      (lambda X, W, b, G: (G @ W, G.T @ X, G.mean(0)), "sums over the batch")]),
+    ("4.2", ch04.check_tanh_backward,
+     [lambda t, G: G * (1 - t ** 2)],
+     [(lambda t, G: G * (1 - torch.tanh(t) ** 2), "saved output"),
+      (lambda t, G: 1 - t ** 2, "incoming gradient")]),
+    ("4.4", ch04.check_mlp_backward,
+     [mlp_backward],
+     [(lambda *a: mlp_backward(*a, relu_grad=torch.ones_like), "Z > 0"),
+      (lambda *a: mlp_backward(*a, mean=False), "expected")]),
+])
+def test_checkers_of_chapters_3_and_4(capsys, exercise, check, right, wrong):
+    _right_wrong_bad(capsys, exercise, check, right, wrong)
+
+
+def test_non_monotone_checker(capsys):
+    ch03.check_non_monotone({"GELU", "silu", "mish"})
+    assert verdict(capsys, "3.6")[0] == "pass"
+    for answer, message in [({"gelu", "silu"}, "1 non-monotone"), ({"gelu", "silu", "mish", "elu"},
+                            "elu is monotone"), ({"swish"}, "unknown name"), ("gelu", "a set of names"),
+                            ([1, 2], "a set of names")]:
+        ch03.check_non_monotone(answer)
+        status, out = verdict(capsys, "3.6")
+        assert status == "fail" and message in out, out
+    ch03.check_non_monotone(None)
+    assert verdict(capsys, "3.6")[0] == "not attempted"
+
+
+class Scalar:
+    """A minimal scalar autograd node with the interface of Chapter 4's Value."""
+
+    def __init__(self, data, parents=()):
+        self.data, self.grad, self.parents, self._backward = data, 0.0, parents, lambda: None
+
+    def __mul__(self, other):
+        out = Scalar(self.data * other.data, (self, other))
+
+        def backward():
+            self.grad += out.grad * other.data
+            other.grad += out.grad * self.data
+        out._backward = backward
+        return out
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(v):
+            if id(v) not in seen:
+                seen.add(id(v))
+                for p in v.parents:
+                    visit(p)
+                order.append(v)
+        visit(self)
+        self.grad = 1.0
+        for v in reversed(order):
+            v._backward()
+
+
+def exp_node(v, accumulate=True, factor=1.0):
+    out = Scalar(math.exp(v.data), (v,))
+
+    def backward():
+        if accumulate:
+            v.grad += factor * out.grad * out.data
+        else:
+            v.grad = factor * out.grad * out.data
+    out._backward = backward
+    return out
+
+
+def test_exp_node_checker(capsys):
+    ch04.check_exp_node(exp_node, Scalar)
+    assert verdict(capsys, "4.3")[0] == "pass", capsys.readouterr().out
+    for answer, message in [(lambda v: exp_node(v, accumulate=False), "use +="),
+                            (lambda v: exp_node(v, factor=0.0), "d e^v / dv"),
+                            (lambda v: Scalar(math.exp(v.data) + 1, (v,)), "the value is"),
+                            (lambda v: None, "returned None"), (raises_type_error, "TypeError"),
+                            (42, "pass your function")]:
+        ch04.check_exp_node(answer, Scalar)
+        status, out = verdict(capsys, "4.3")
+        assert status == "fail" and message in out, out
+    ch04.check_exp_node(raises_not_implemented, Scalar)
+    assert verdict(capsys, "4.3")[0] == "not attempted"

@@ -75,7 +75,24 @@ def test_static_form_is_self_contained_html():
     assert '<input type="range"' in html and "<select" in html          # numbers and text
     assert 'value="2"' in html                                           # the start value
     assert "http" not in html                                            # no external resources
-    assert len(re.findall(r'"\d-\d": "', html)) == 6
+    assert len(re.findall(r'"\d-\d": \d', html)) == 6                  # every combination
+    assert html.count("iVBORw0KGgo") == 6                                # six different PNGs
+
+
+def draw_ignoring_style(fig, slope, style):
+    fig.subplots().plot([0, 1], [0, slope])
+
+
+def test_static_form_stores_identical_pictures_once_and_can_play():
+    explorer = Explorer(draw_ignoring_style, slope=[0.5, 1.0, 2.0], style=["-", "--"],
+                        play="slope", width=3, height=2)
+    html = explorer.static_html()
+    assert html.count("iVBORw0KGgo") == 3 and len(re.findall(r'"\d-\d": \d', html)) == 6
+    assert 'data-play="0"' in html
+    row = explorer.widget().children[0].children
+    assert [type(c).__name__ for c in row] == ["Play", "SelectionSlider", "Dropdown"]
+    with pytest.raises(ValueError, match="must name one of the parameters"):
+        Explorer(draw_line, slope=[1.0], play="tilt")
 
 
 def test_mime_bundle_offers_live_widget_and_static_html():
@@ -106,3 +123,49 @@ def test_live_widget_redraws_when_a_control_moves():
 def test_explorer_rejects_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         Explorer(draw_line, **kwargs)
+
+
+# ---------------------------------------------------------------- the decision-boundary playground
+def test_playground_data_sets_and_networks():
+    from utils.playground import DATASETS, make_dataset, make_mlp
+
+    for name in DATASETS:
+        X, y = make_dataset(name, n=100)
+        assert X.shape == (100, 2) and set(y.tolist()) == {0, 1} and X.abs().max() < 1.6
+        assert torch.equal(X, make_dataset(name, n=100)[0])                # seeded
+    with pytest.raises(ValueError, match="choose one of"):
+        make_dataset("moons")
+    net = make_mlp(width=8, depth=3, activation="tanh")
+    assert sum(isinstance(m, torch.nn.Linear) for m in net) == 4 and net(torch.zeros(5, 2)).shape == (5, 1)
+    with pytest.raises(ValueError, match="unknown activation"):
+        make_mlp(activation="swish")
+
+
+def test_playground_learns_xor_only_with_a_nonlinearity():
+    from utils.playground import fit, make_dataset, make_mlp
+
+    X, y = make_dataset("xor", n=200)
+    results = {}
+    for activation in ("none (linear)", "relu"):
+        torch.manual_seed(0)
+        snapshots = fit(make_mlp(16, 2, activation), X, y, steps=200, every=50)
+        assert [s["step"] for s in snapshots] == [0, 50, 100, 150, 200]
+        assert snapshots[-1]["probs"].shape == (64, 64)
+        results[activation] = snapshots[-1]["accuracy"]
+    assert results["relu"] > 0.95 and results["none (linear)"] < 0.75
+
+
+def test_playground_shows_live_widget_and_animated_static_form():
+    from utils.playground import Playground
+
+    playground = Playground(steps=20, every=10, static=("relu",), n=60)
+    bundle = playground._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"}
+    html = bundle["text/html"]
+    assert "dlbook-explorer" in html and "data-play" in html and "http" not in html
+    assert len(re.findall(r'"\d-0-\d": \d', html)) == 4 * 3           # 4 data sets x 3 frames
+    controls = playground._ui.children[1].children
+    before = playground._ui.children[2].value
+    controls[0].value = 3                                                 # width: train again
+    controls[2].click()
+    assert playground._ui.children[2].value != before

@@ -13,6 +13,9 @@ Displaying the explorer (as the last expression of a cell) gives two forms in on
   combination of values is drawn once when the notebook executes, and plain sliders in the page
   switch between the pictures. It still moves, without Python.
 
+``play="name"`` adds a play button to that (numeric) parameter's slider in both forms, which
+turns a parameter such as the training step into an animation.
+
 The front end picks the form: Jupyter prefers the live widget, the book's ``_config.yml`` tells
 myst-nb to prefer the HTML. Both forms call the same ``draw``, so they always agree.
 """
@@ -43,7 +46,7 @@ class Explorer:
     """An interactive figure: live widget in Jupyter, self-contained HTML slider in the book."""
 
     def __init__(self, draw, *, width: float = 8.0, height: float = 3.6, dpi: int = 80,
-                 start: dict | None = None, **params):
+                 start: dict | None = None, play: str | None = None, **params):
         if not params:
             raise ValueError("give at least one parameter with the values it may take, "
                              "e.g. Explorer(draw, lr=[0.01, 0.1])")
@@ -58,6 +61,9 @@ class Explorer:
         if n_frames > MAX_FRAMES:
             raise ValueError(f"{n_frames} combinations is too many for the static form "
                              f"(at most {MAX_FRAMES}); offer fewer values")
+        if play is not None and play not in self.params:
+            raise ValueError(f"play={play!r} must name one of the parameters {sorted(self.params)}")
+        self.play = play
         self.size, self.dpi = (width, height), dpi
         start = start or {}
         unknown = set(start) - set(self.params)
@@ -97,13 +103,20 @@ class Explorer:
             else:
                 controls[name] = w.SelectionSlider(continuous_update=False, **common)
         image = w.Image(format="png", value=self.render(**self.start))
+        row = list(controls.values())
+        if self.play is not None:            # a play button that steps through that slider
+            slider = controls[self.play]
+            player = w.Play(min=0, max=len(self.params[self.play]) - 1, interval=400,
+                            value=slider.index)
+            w.jslink((player, "value"), (slider, "index"))
+            row.insert(list(controls).index(self.play), player)
 
         def redraw(_change=None):
             image.value = self.render(**{name: c.value for name, c in controls.items()})
 
         for control in controls.values():
             control.observe(redraw, names="value")
-        return w.VBox([w.HBox(list(controls.values())), image])
+        return w.VBox([w.HBox(row), image])
 
     # -- the static form ---------------------------------------------------------------------
     def frames(self) -> dict[str, str]:
@@ -116,7 +129,10 @@ class Explorer:
         return frames
 
     def static_html(self) -> str:
-        """A self-contained HTML fragment: sliders and the pre-drawn pictures, no kernel needed."""
+        """A self-contained HTML fragment: sliders and the pre-drawn pictures, no kernel needed.
+
+        Identical pictures (a parameter that does not matter for some setting) are stored once.
+        """
         uid = "explorer-" + uuid.uuid4().hex[:8]
         rows = []
         for k, (name, values) in enumerate(self.params.items()):
@@ -130,23 +146,46 @@ class Explorer:
                 control = (f'<input type="range" data-k="{k}" min="0" max="{len(values) - 1}" '
                            f'step="1" value="{current}" style="width:14em;vertical-align:middle">'
                            f'<span style="margin-left:.5em;font-family:monospace"></span>')
+                if name == self.play:
+                    control = (f'<button type="button" data-play="{k}" style="margin-right:.4em">'
+                               f"&#9654;</button>" + control)
             rows.append(f'<label style="margin-right:1.5em;white-space:nowrap">'
                         f"<b>{html.escape(name)}</b> {control}</label>")
         labels = {k: [_label(v) for v in values] for k, values in enumerate(self.params.values())}
+        images, which = [], {}
+        for key, picture in self.frames().items():
+            if picture not in images:
+                images.append(picture)
+            which[key] = images.index(picture)
         script = f"""
 (function() {{
   const root = document.getElementById("{uid}");
-  const frames = {json.dumps(self.frames())};
+  const images = {json.dumps(images)};
+  const which = {json.dumps(which)};
   const labels = {json.dumps(labels)};
   const controls = Array.from(root.querySelectorAll("[data-k]"));
   function show() {{
     const key = controls.map(c => c.value).join("-");
-    root.querySelector("img").src = "data:image/png;base64," + frames[key];
+    root.querySelector("img").src = "data:image/png;base64," + images[which[key]];
     controls.forEach(c => {{
       if (c.tagName === "INPUT") c.nextElementSibling.textContent = labels[c.dataset.k][c.value];
     }});
   }}
   controls.forEach(c => c.addEventListener("input", show));
+  root.querySelectorAll("[data-play]").forEach(button => {{
+    const slider = button.nextElementSibling;
+    let timer = null;
+    button.addEventListener("click", () => {{
+      if (timer) {{ clearInterval(timer); timer = null; button.innerHTML = "&#9654;"; return; }}
+      if (+slider.value === +slider.max) slider.value = 0;
+      button.innerHTML = "&#10074;&#10074;";
+      timer = setInterval(() => {{
+        slider.value = +slider.value + 1;
+        show();
+        if (+slider.value === +slider.max) {{ clearInterval(timer); timer = null; button.innerHTML = "&#9654;"; }}
+      }}, 400);
+    }});
+  }});
   show();
 }})();"""
         return (f'<div id="{uid}" class="dlbook-explorer">'
