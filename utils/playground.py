@@ -19,6 +19,7 @@ play button over the training steps).
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from io import BytesIO
 
 import matplotlib as mpl
@@ -151,9 +152,14 @@ class Playground:
         net = make_mlp(width or self.width, depth or self.depth, activation)
         return X, y, fit(net, X, y, steps=steps or self.steps, lr=lr or self.lr, every=self.every)
 
+    @cached_property
+    def runs(self) -> dict:
+        """(data set, activation) -> (X, y, snapshots) for every data set and ``static`` activation."""
+        return {(d, a): self.run(d, a) for d in DATASETS for a in self.static}
+
     def explorer(self) -> Explorer:
-        """The book's form: every data set and listed activation, trained once, as frames."""
-        runs = {(d, a): self.run(d, a) for d in DATASETS for a in self.static}
+        """The book's form: the pre-computed ``runs`` as frames, with a play button."""
+        runs = self.runs
         steps = [s["step"] for s in next(iter(runs.values()))[2]]
 
         def draw(fig, dataset, activation, step):
