@@ -91,8 +91,12 @@ def test_every_repository_link_matches_the_config():
     assert seen >= 4 + len(NOTEBOOKS)          # README, setup page and every set-up cell
 
 
-def test_colab_links_point_at_existing_notebooks():
+def test_colab_links_cover_every_notebook_and_exist():
     for path in [ROOT / "README.md", ROOT / "book" / "setup.md"]:
+        linked = set(re.findall(r"colab\.research\.google\.com/github/[^)\s]+?/blob/main/([^)\s]+\.ipynb)",
+                                path.read_text()))
+        missing = {f"notebooks/{p.name}" for p in NOTEBOOKS} - linked
+        assert not missing, f"{path.name} has no Colab link for {sorted(missing)}"
         for notebook in re.findall(r"colab\.research\.google\.com/github/[^)\s]+?/blob/main/([^)\s]+\.ipynb)", path.read_text()):
             assert (ROOT / notebook).exists(), f"{path.name} links to missing {notebook}"
 
