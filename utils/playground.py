@@ -128,7 +128,7 @@ def draw_boundary(ax, snapshot: dict, X, y, title: str = "") -> None:
     ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xticks=[], yticks=[], aspect="equal")
     ax.grid(False)
     ax.set_title(title or f"step {snapshot['step']}: loss {snapshot['loss']:.3f}, "
-                          f"accuracy {snapshot['accuracy']:.0%}", fontsize=9)
+                          f"accuracy {snapshot['accuracy']:.0%}", fontsize=10)
 
 
 class Playground:
