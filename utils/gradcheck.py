@@ -18,6 +18,7 @@ Chapter 4 shows why the details below matter:
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -73,7 +74,8 @@ class GradCheck:
             text += (f"; {len(self.kinks)} coordinate(s) lie within h of a kink (the one-sided "
                      f"differences disagree), where finite differences are meaningless: "
                      f"they were skipped")
-        return "\n".join([text] + [f"warning: {w}" for w in self.warnings])
+        lines = [text] + [f"warning: {w}" for w in self.warnings]
+        return "\n".join(textwrap.fill(line, width=90, subsequent_indent="  ") for line in lines)
 
     __repr__ = __str__
 
