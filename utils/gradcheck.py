@@ -75,7 +75,7 @@ class GradCheck:
                      f"differences disagree), where finite differences are meaningless: "
                      f"they were skipped")
         lines = [text] + [f"warning: {w}" for w in self.warnings]
-        return "\n".join(textwrap.fill(line, width=90, subsequent_indent="  ") for line in lines)
+        return "\n".join(textwrap.fill(line, width=80, subsequent_indent="  ") for line in lines)
 
     __repr__ = __str__
 
