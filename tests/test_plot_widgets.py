@@ -91,6 +91,10 @@ def test_static_form_stores_identical_pictures_once_and_can_play():
     assert 'data-play="0"' in html
     row = explorer.widget().children[0].children
     assert [type(c).__name__ for c in row] == ["Play", "SelectionSlider", "Dropdown"]
+    draw_line.calls = []
+    keyed = Explorer(draw_line, slope=[0.5, 1.0, 2.0], style=["-", "--"], width=3, height=2,
+                     key=lambda slope, style: slope)                    # style ignored
+    assert len(keyed.frames()) == 6 and len(draw_line.calls) == 3
     with pytest.raises(ValueError, match="must name one of the parameters"):
         Explorer(draw_line, slope=[1.0], play="tilt")
 

@@ -14,7 +14,9 @@ Displaying the explorer (as the last expression of a cell) gives two forms in on
   switch between the pictures. It still moves, without Python.
 
 ``play="name"`` adds a play button to that (numeric) parameter's slider in both forms, which
-turns a parameter such as the training step into an animation.
+turns a parameter such as the training step into an animation. ``key=`` maps a choice of values
+to what the picture really depends on, so that choices with the same key are drawn only once
+(a parameter that some settings ignore, say).
 
 The front end picks the form: Jupyter prefers the live widget, the book's ``_config.yml`` tells
 myst-nb to prefer the HTML. Both forms call the same ``draw``, so they always agree.
@@ -46,7 +48,7 @@ class Explorer:
     """An interactive figure: live widget in Jupyter, self-contained HTML slider in the book."""
 
     def __init__(self, draw, *, width: float = 8.0, height: float = 3.6, dpi: int = 80,
-                 start: dict | None = None, play: str | None = None, **params):
+                 start: dict | None = None, play: str | None = None, key=None, **params):
         if not params:
             raise ValueError("give at least one parameter with the values it may take, "
                              "e.g. Explorer(draw, lr=[0.01, 0.1])")
@@ -64,6 +66,7 @@ class Explorer:
         if play is not None and play not in self.params:
             raise ValueError(f"play={play!r} must name one of the parameters {sorted(self.params)}")
         self.play = play
+        self.key = key
         self.size, self.dpi = (width, height), dpi
         start = start or {}
         unknown = set(start) - set(self.params)
@@ -120,12 +123,18 @@ class Explorer:
 
     # -- the static form ---------------------------------------------------------------------
     def frames(self) -> dict[str, str]:
-        """Every combination drawn once: key 'i-j-...' (value indices) -> base64 PNG."""
+        """Every combination drawn once: key 'i-j-...' (value indices) -> base64 PNG.
+
+        Combinations that ``key(**values)`` maps to the same result share one drawing.
+        """
         names = list(self.params)
-        frames = {}
+        frames, drawn = {}, {}
         for index in itertools.product(*(range(len(self.params[n])) for n in names)):
             values = {n: self.params[n][i] for n, i in zip(names, index)}
-            frames["-".join(map(str, index))] = base64.b64encode(self.render(**values)).decode()
+            same = self.key(**values) if self.key else index
+            if same not in drawn:
+                drawn[same] = base64.b64encode(self.render(**values)).decode()
+            frames["-".join(map(str, index))] = drawn[same]
         return frames
 
     def static_html(self) -> str:
