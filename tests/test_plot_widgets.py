@@ -168,8 +168,10 @@ def test_playground_shows_live_widget_and_animated_static_form():
     html = bundle["text/html"]
     assert "dlbook-explorer" in html and "data-play" in html and "http" not in html
     assert len(re.findall(r'"\d-0-\d": \d', html)) == 4 * 3           # 4 data sets x 3 frames
-    controls = playground._ui.children[1].children
-    before = playground._ui.children[2].value
-    controls[0].value = 3                                                 # width: train again
-    controls[2].click()
-    assert playground._ui.children[2].value != before
+    controls, image = playground._ui.children[1].children, playground._ui.children[2]
+    untrained = image.value
+    controls[0].value = 3                                  # a new width: a new untrained network
+    assert image.value != untrained
+    untrained = image.value
+    controls[2].click()                                    # train: the picture changes again
+    assert image.value != untrained

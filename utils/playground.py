@@ -171,7 +171,10 @@ class Playground:
                         play="step", width=4.2, height=3.9, dpi=64)
 
     def widget(self):
-        """The live form: pick everything, then train in the kernel and watch it redraw."""
+        """The live form: pick everything, press the button, watch the network train.
+
+        It opens on the untrained network; changing a setting shows the new untrained network.
+        """
         import ipywidgets as w
 
         style = {"description_width": "initial"}
@@ -205,8 +208,16 @@ class Playground:
                 snapshot["step"] = start + every
                 show(X, y, snapshot)
 
+        def reset(_change=None):                           # the untrained network
+            X, y = make_dataset(dataset.value, n=self.n, seed=self.seed)
+            torch.manual_seed(self.seed)
+            net = make_mlp(width.value, depth.value, activation.value)
+            show(X, y, fit(net, X, y, steps=0)[0])
+
         button.on_click(train)
-        train()
+        for control in (dataset, activation, width, depth):
+            control.observe(reset, names="value")
+        reset()
         return w.VBox([w.HBox([dataset, activation, lr]), w.HBox([width, depth, button]), image])
 
     def _repr_mimebundle_(self, include=None, exclude=None):
