@@ -13,8 +13,11 @@ sys.path.insert(0, str(ROOT))
 
 # Every test, and every notebook a test executes, runs in quick mode with its own checkpoint
 # folder, so that no checkpoint of an earlier run is resumed. Data sets use the usual cache
-# (DLBOOK_DATA if set): without internet the loaders fall back to packaged digits by design.
+# (DLBOOK_DATA if set), and must be the real ones: the offline fallback is an error here (the
+# tests of the fallback force it). Without internet, the real Fashion-MNIST comes from Debian's
+# package dataset-fashion-mnist, which .ci/run installs.
 os.environ["DLBOOK_QUICK"] = "1"
+os.environ["DLBOOK_STRICT_DATA"] = "1"
 
 
 @pytest.fixture(scope="session", autouse=True)

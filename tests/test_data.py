@@ -1,7 +1,8 @@
 """Synthetic data, the torchvision loaders, and the offline fallback."""
 
+import gzip
+import struct
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -23,21 +24,38 @@ def test_synthetic_regression_shapes_and_noise():
 class FakeDataset:
     """Stands in for a torchvision data set that is present in the cache."""
 
-    def __init__(self, root, train, download):
+    def __init__(self, root, train, download=False):
         n = 120 if train else 40
         self.data = torch.randint(0, 256, (n, 28, 28), dtype=torch.uint8)
         self.targets = torch.arange(n) % 10
 
 
 class OfflineDataset:
-    def __init__(self, root, train, download):
+    def __init__(self, root, train, download=False):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz")
+
+
+def write_idx_copy(folder, n_train=50, n_test=20):
+    """A tiny Fashion-MNIST in the layout of Debian's dataset-fashion-mnist (gzipped IDX files)."""
+    folder.mkdir(parents=True)
+    g = torch.Generator().manual_seed(0)
+    for prefix, n in [("train", n_train), ("t10k", n_test)]:
+        images = torch.randint(0, 256, (n, 28, 28), generator=g, dtype=torch.uint8)
+        labels = (torch.arange(n) % 10).to(torch.uint8)
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">IIII", 2051, n, 28, 28) + images.numpy().tobytes())
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(struct.pack(">II", 2049, n) + labels.numpy().tobytes())
+    return folder
 
 
 @pytest.fixture
 def offline(monkeypatch, tmp_path):
+    """No network, no cached copy and no copy from the operating system."""
     monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
     monkeypatch.delenv(data.STRICT_ENV, raising=False)
+    monkeypatch.delenv("DLBOOK_SEED", raising=False)
+    monkeypatch.setattr(data, "SYSTEM_COPIES", {})
     monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST", OfflineDataset)
     monkeypatch.setattr(data.torchvision.datasets, "MNIST", OfflineDataset)
     monkeypatch.setattr(data.torchvision.datasets, "CIFAR10", OfflineDataset)
@@ -108,3 +126,54 @@ def test_fast_loader_batches_and_shuffles_reproducibly():
     assert [len(b) for b in first] == [4, 4, 2] and sorted(sum(first, [])) == list(range(10))
     ordered = [y.tolist() for _, y in data.fast_loader(ds, batch_size=4, shuffle=False)]
     assert ordered == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+
+
+def test_the_operating_systems_copy_fills_the_cache(monkeypatch, tmp_path, capsys):
+    """Debian's dataset-fashion-mnist: decompressed into the cache, then read from it."""
+    system = write_idx_copy(tmp_path / "system")
+    monkeypatch.setattr(data, "SYSTEM_COPIES", {"FashionMNIST": [system]})
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path / "cache"))
+    monkeypatch.setattr(data.torchvision.datasets.FashionMNIST, "download",
+                        lambda self: pytest.fail("no download when a system copy exists"))
+    d = data.load_fashion_mnist(batch_size=10, allow_fallback=False)
+    assert not d.fallback and len(d.train.dataset) == 50 and len(d.test.dataset) == 20
+    assert str(system) in d.source and "copied it from" in capsys.readouterr().out
+    assert (tmp_path / "cache" / "FashionMNIST" / "raw" / "train-images-idx3-ubyte").is_file()
+    again = data.load_fashion_mnist(batch_size=10, allow_fallback=False)
+    assert "cache folder" in again.source and "copied" not in capsys.readouterr().out
+    assert torch.equal(again.test.dataset.tensors[0], d.test.dataset.tensors[0])
+
+
+def test_cifar_stand_in_is_fashion_mnist_when_a_copy_is_at_hand(offline, monkeypatch, tmp_path,
+                                                                capsys):
+    system = write_idx_copy(tmp_path / "system")
+    monkeypatch.setattr(data, "SYSTEM_COPIES", {"FashionMNIST": [system]})
+    monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST",
+                        __import__("torchvision").datasets.mnist.FashionMNIST)
+    d = data.load_cifar10(batch_size=10)
+    out = " ".join(line.strip("! ") for line in capsys.readouterr().out.splitlines())
+    assert d.fallback and d.name == "Fashion-MNIST" and d.classes == data.FASHION_CLASSES
+    assert d.shape == (3, 32, 32) and "NOT CIFAR-10" in out and "Fashion-MNIST" in out
+    X, _ = next(iter(d.train))
+    pixels = X * torch.tensor(data.CIFAR10_STD)[:, None, None] + torch.tensor(data.CIFAR10_MEAN)[:, None, None]
+    torch.testing.assert_close(pixels[:, 0], pixels[:, 2])     # the same grey image in 3 channels
+
+
+def test_seed_offset_shifts_the_subsets(offline, monkeypatch):
+    base = data.load_mnist(batch_size=50, n_train=200, seed=3).train.dataset.tensors[1]
+    monkeypatch.setenv("DLBOOK_SEED", "1")
+    shifted = data.load_mnist(batch_size=50, n_train=200, seed=3).train.dataset.tensors[1]
+    monkeypatch.setenv("DLBOOK_SEED", "0")
+    same = data.load_mnist(batch_size=50, n_train=200, seed=4).train.dataset.tensors[1]
+    assert not torch.equal(base, shifted) and torch.equal(shifted, same)
+
+
+@pytest.mark.skipif(not all((data.SYSTEM_COPIES["FashionMNIST"][0] / f"{n}.gz").is_file()
+                            for n in data.MNIST_FILES),
+                    reason="the system package dataset-fashion-mnist is not installed")
+def test_real_fashion_mnist_from_the_system_package(monkeypatch, tmp_path):
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
+    d = data.load_fashion_mnist(allow_fallback=False)
+    assert (len(d.train.dataset), len(d.test.dataset)) == (60_000, 10_000)
+    labels = d.test.dataset.tensors[1]
+    assert torch.equal(torch.bincount(labels), torch.full((10,), 1000))

@@ -87,3 +87,20 @@ def test_describe_names_device_and_mode(monkeypatch):
     monkeypatch.setenv(runtime.QUICK_ENV, "1")
     line = runtime.describe()
     assert "PyTorch" in line and "quick mode" in line and "cpu" in line
+
+
+def test_dlbook_seed_shifts_every_seed(monkeypatch):
+    monkeypatch.setenv(runtime.SEED_ENV, "2")
+    runtime.seed_everything(1)
+    shifted = torch.rand(3)
+    assert torch.equal(torch.rand(3, generator=runtime.seeded_generator(1)),
+                       torch.rand(3, generator=torch.Generator().manual_seed(3)))
+    monkeypatch.delenv(runtime.SEED_ENV)
+    runtime.seed_everything(3)
+    assert torch.equal(torch.rand(3), shifted)
+    assert "seeds shifted" not in runtime.describe()
+    monkeypatch.setenv(runtime.SEED_ENV, "2")
+    assert "seeds shifted by 2 (DLBOOK_SEED)" in runtime.describe()
+    monkeypatch.setenv(runtime.SEED_ENV, "two")
+    with pytest.raises(ValueError, match="whole number"):
+        runtime.seed_everything(0)

