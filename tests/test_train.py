@@ -63,23 +63,26 @@ def test_resume_after_interruption_loses_no_epoch(tmp_path, capsys):
     model_full, full = run(epochs=4, seed=3)
 
     calls = {"n": 0}
-    ce = nn.CrossEntropyLoss()
 
-    def dies_in_epoch_three(y_hat, y):       # 13 batches per epoch: die in the middle of epoch 3
-        calls["n"] += 1
+    def dies_in_epoch_three(module, inputs):   # 13 batches per epoch: die in the middle of epoch 3
+        calls["n"] += 1 if module.training else 0
         if calls["n"] == 2 * 13 + 5:
             raise Interrupt
-        return ce(y_hat, y)
 
     path = tmp_path / "run.pt"
+    seed_everything(3)
+    train_iter, test_iter = make_data()
+    model = make_model()
+    model.register_forward_pre_hook(dies_in_epoch_three)   # a hook is not part of the run
     with pytest.raises(Interrupt):
-        run(epochs=4, seed=3, checkpoint=path, loss_fn=dies_in_epoch_three)
+        train(model, train_iter, test_iter, epochs=4, plot=False, checkpoint=path,
+              optimizer=torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9))
     assert path.exists()
     state = torch.load(path, weights_only=True)           # loadable with weights_only
     assert state["history"]["epoch"] == [1, 2]
 
     # a new session: the same code, started again, continues after epoch 2
-    model_resumed, resumed = run(epochs=4, seed=99, checkpoint=path)
+    model_resumed, resumed = run(epochs=4, seed=3, checkpoint=path)
     assert "Resumed" in capsys.readouterr().out
     assert resumed.epoch == [1, 2, 3, 4]
     assert resumed.train_loss == pytest.approx(full.train_loss, rel=1e-6)
@@ -91,7 +94,7 @@ def test_resume_after_interruption_loses_no_epoch(tmp_path, capsys):
 def test_finished_checkpoint_is_loaded_without_training(tmp_path):
     path = tmp_path / "done.pt"
     model_a, a = run(epochs=2, checkpoint=path)
-    model_b, b = run(epochs=2, checkpoint=path, seed=5)
+    model_b, b = run(epochs=2, checkpoint=path)
     assert b.epoch == [1, 2] and b.eval_acc == a.eval_acc
     for p, q in zip(model_a.parameters(), model_b.parameters()):
         assert torch.equal(p, q)
@@ -105,7 +108,52 @@ def test_checkpoint_of_another_setup_is_not_resumed(tmp_path, capsys):
     model = nn.Sequential(nn.Linear(20, 8), nn.ReLU(), nn.Linear(8, 4))   # different shapes
     history = train(model, train_iter, test_iter, epochs=1, plot=False, checkpoint=path,
                     optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
-    assert "different model" in capsys.readouterr().out and history.epoch == [1]
+    assert "belongs to another run" in capsys.readouterr().out and history.epoch == [1]
+
+
+def train_with(path, activation=nn.ReLU, seed=0, lr=0.1, data_seed=0, epochs=2, **kwargs):
+    seed_everything(seed)
+    train_iter, test_iter = make_data(seed=data_seed)
+    model = nn.Sequential(nn.Linear(20, 32), activation(), nn.Linear(32, 4))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, **kwargs)
+    return train(model, train_iter, test_iter, epochs=epochs, plot=False, checkpoint=path,
+                 optimizer=optimizer)
+
+
+@pytest.mark.parametrize("change, differs", [
+    (dict(activation=nn.Sigmoid), "architecture"),       # the same shapes, another activation
+    (dict(seed=1), "initial values"),                     # the same model, other initial weights
+    (dict(lr=0.05), "hyperparameters"),
+    (dict(momentum=0.9), "hyperparameters"),
+    (dict(data_seed=1), "train data"),
+])
+def test_a_checkpoint_never_hands_back_another_runs_results(tmp_path, capsys, change, differs):
+    """Train with ReLU, switch the cell to Sigmoid, run again: that is a new run."""
+    path = tmp_path / "cell.pt"
+    first = train_with(path)
+    capsys.readouterr()
+    second = train_with(path, **change)
+    out = capsys.readouterr().out
+    assert "Resumed" not in out and "belongs to another run" in out and differs in out
+    assert second.train_loss != first.train_loss and second.epoch == [1, 2]
+    seed_everything(7)
+    assert train_with(path, **change).train_loss == second.train_loss   # now it is the cell's own
+    assert "Resumed" in capsys.readouterr().out
+
+
+def test_scheduler_can_step_every_batch(tmp_path):
+    seed_everything(0)
+    train_iter, test_iter = make_data()
+    model = make_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=20)
+    train(model, train_iter, test_iter, epochs=2, optimizer=optimizer, scheduler=warmup,
+          scheduler_interval="batch", plot=False)
+    assert warmup.last_epoch == 2 * len(train_iter)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1)         # warmed up after 20
+    with pytest.raises(ValueError, match="'epoch'.*'batch'"):
+        train(model, train_iter, test_iter, epochs=1, optimizer=optimizer, scheduler=warmup,
+              scheduler_interval="step", plot=False)
 
 
 def test_relative_checkpoint_names_go_to_the_checkpoint_folder(tmp_path, monkeypatch):

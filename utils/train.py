@@ -17,7 +17,9 @@ It returns a ``History`` whose numbers the text can discuss.
 
 from __future__ import annotations
 
+import hashlib
 import math
+import numbers
 import os
 import sys
 import time
@@ -26,6 +28,7 @@ from io import BytesIO
 from pathlib import Path
 
 import matplotlib as mpl
+import numpy as np
 import torch
 from matplotlib.figure import Figure
 from torch import nn
@@ -192,14 +195,52 @@ def _progress_bar(total: int):
     return tqdm(total=total, desc="training", unit="batch", leave=False), None
 
 
-def _fingerprint(model, optimizer, train_iter) -> dict:
-    """What must match for a checkpoint to belong to this run."""
+def _digest(tensors, sample: int = 1 << 16) -> str:
+    """A short hash of tensors' values (of at most ``sample`` evenly spaced elements each)."""
+    h = hashlib.sha256()
+    for t in tensors:
+        flat = t.detach().reshape(-1)
+        if flat.numel() > sample:
+            flat = flat[torch.linspace(0, flat.numel() - 1, sample).long()]
+        h.update(str((tuple(t.shape), t.dtype)).encode())
+        h.update(flat.cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _data_fingerprint(data_iter) -> dict:
+    """What identifies a data set without drawing from it (drawing would use random numbers)."""
+    dataset = getattr(data_iter, "dataset", None)
+    found = {"batches": len(data_iter), "examples": len(dataset) if dataset is not None else None}
+    tensors = getattr(dataset, "tensors", None)       # TensorDataset (utils.data.fast_loader)
+    if tensors is None and hasattr(dataset, "data"):   # torchvision data sets
+        tensors = [torch.as_tensor(np.asarray(dataset.data)),
+                   torch.as_tensor(np.asarray(getattr(dataset, "targets", [])))]
+    if tensors is not None:
+        found["values"] = _digest(tensors)
+    return found
+
+
+def _fingerprint(model, optimizer, scheduler, loss_fn, train_iter, eval_iter) -> dict:
+    """What must match for a checkpoint to belong to this run.
+
+    The architecture (modules and activations, not only parameter shapes), the initial values
+    of parameters and buffers, the optimizer with every setting, the scheduler, the loss, and
+    the data. Anything else is another run, even when it would load without an error.
+    """
+    def settings(group):
+        return {k: repr(v) for k, v in group.items() if k != "params"}
+
     return {
+        "architecture": repr(model),
         "parameters": [[name, list(p.shape)] for name, p in model.named_parameters()],
+        "initial values": _digest(model.state_dict().values()),
         "optimizer": type(optimizer).__name__,
-        "hyperparameters": [{k: v for k, v in group.items() if isinstance(v, (int, float, bool))}
-                            for group in optimizer.param_groups],
-        "batches_per_epoch": len(train_iter),
+        "hyperparameters": [settings(group) for group in optimizer.param_groups],
+        "scheduler": type(scheduler).__name__ if scheduler is not None else None,
+        "loss": repr(loss_fn) if isinstance(loss_fn, nn.Module) else
+        f"{getattr(loss_fn, '__module__', '')}.{getattr(loss_fn, '__qualname__', type(loss_fn).__name__)}",
+        "train data": _data_fingerprint(train_iter),
+        "eval data": _data_fingerprint(eval_iter),
     }
 
 
@@ -230,9 +271,11 @@ def _resume(path: Path | None, model, optimizer, scheduler, scaler, fingerprint)
     except Exception as error:
         print(f"Checkpoint {path} could not be read ({type(error).__name__}); starting fresh.")
         return None
-    if state.get("fingerprint") != fingerprint:
-        print(f"Checkpoint {path} belongs to a different model, optimizer or data set; "
-              f"starting fresh (it will be overwritten).")
+    saved = state.get("fingerprint") or {}
+    differ = [key for key in fingerprint if saved.get(key) != fingerprint[key]]
+    if differ:
+        print(f"Checkpoint {path} belongs to another run (its {', '.join(differ)} differ); "
+              f"starting fresh (the file will be overwritten).")
         return None
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
@@ -246,22 +289,32 @@ def _resume(path: Path | None, model, optimizer, scheduler, scaler, fingerprint)
 
 
 def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: torch.optim.Optimizer,
-          loss_fn=None, scheduler=None, device=None, checkpoint=None, plot: bool | None = None,
-          eval_name: str = "test", log_every: int = 25) -> History:
+          loss_fn=None, scheduler=None, scheduler_interval: str = "epoch", device=None,
+          checkpoint=None, plot: bool | None = None, eval_name: str = "test",
+          log_every: int = 25) -> History:
     """Train ``model`` for ``epochs`` epochs and evaluate it on ``eval_iter`` after each one.
 
-    ``checkpoint``: a file name (kept in ``runtime.checkpoint_dir()``) or a path; when it exists
-    and belongs to this run, training resumes after its last finished epoch. ``plot=None``
-    draws the live plot only in Jupyter. ``scheduler`` is stepped once per epoch. The loss is
-    checked every ``log_every`` steps; if it is NaN or infinite, training stops with a message.
+    ``checkpoint``: a file name (kept in ``runtime.checkpoint_dir()``) or a path. When it exists
+    and belongs to this run (the same architecture, initial parameters, optimizer and settings,
+    scheduler, loss and data), training resumes after its last finished epoch; a checkpoint of
+    any other run is ignored and overwritten. ``plot=None`` draws the live plot only in Jupyter.
+    ``scheduler`` is stepped once per epoch, or once per batch with
+    ``scheduler_interval="batch"`` (warmup, one-cycle). The loss is checked every ``log_every``
+    steps; if it is NaN or infinite, training stops with a message.
     """
+    if scheduler_interval not in ("epoch", "batch"):
+        raise ValueError(f"scheduler_interval={scheduler_interval!r}: use 'epoch' (step the "
+                         f"scheduler after every epoch) or 'batch' (after every batch)")
+    if not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"epochs={epochs!r}: give a whole number of epochs, 0 or more")
     device = torch.device(device) if device else get_device()
     loss_fn = loss_fn or nn.CrossEntropyLoss()
+    path = _checkpoint_path(checkpoint)
+    fingerprint = _fingerprint(model, optimizer, scheduler, loss_fn, train_iter, eval_iter) \
+        if path is not None else None
     model.to(device)
     use_amp = device.type == "cuda"          # mixed precision only where it pays
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    path = _checkpoint_path(checkpoint)
-    fingerprint = _fingerprint(model, optimizer, train_iter)
     history = _resume(path, model, optimizer, scheduler, scaler, fingerprint)
     if history is not None:
         print(f"Resumed from {path} after epoch {history.epoch[-1] if history.epoch else 0}. "
@@ -290,6 +343,8 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
             scaler.scale(loss).backward()
             scaler.step(optimizer)
             scaler.update()
+            if scheduler is not None and scheduler_interval == "batch":
+                scheduler.step()
             total_loss += loss.detach().float() * len(y)
             if _is_classification(y_hat, y):
                 classify = True
@@ -315,7 +370,7 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
         history.train_acc.append(float(correct / count) if classify else float("nan"))
         history.eval_loss.append(eval_loss)
         history.eval_acc.append(eval_acc)
-        if scheduler is not None:
+        if scheduler is not None and scheduler_interval == "epoch":
             scheduler.step()
         if path is not None:
             _save(path, model, optimizer, scheduler, scaler, history, fingerprint)
