@@ -41,7 +41,8 @@ def test_training_cells_leave_one_figure_and_a_summary(executed, path):
             continue
         if "plot=False" in cell.source:
             continue
-        images = [o for o in run.outputs(cell) if "image/png" in o.get("data", {})]
+        images = [o for o in run.outputs(cell)
+                  if {"image/png", "image/svg+xml"} & set(o.get("data", {}))]
         assert len(images) == 1, f"a training cell left {len(images)} figures:\n{cell.source[:200]}"
         widgets = [o for o in run.outputs(cell) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
         assert not widgets, "the progress bar must be replaced by the summary line"

@@ -249,10 +249,10 @@ def test_live_plot_displays_once_and_updates_in_place(monkeypatch):
                         lambda total: (train_module.tqdm(total=total, disable=True), bar_handle))
     _, history = run(epochs=3, plot=None)         # None: plot, because this is "Jupyter"
     assert [str(u.data) for u in bar_handle.updates] == [history.summary()]  # bar -> final line
-    figures = [obj for obj in shown if obj.__class__.__name__ == "Image"]
+    figures = [obj for obj in shown if obj.__class__.__name__ == "SVG"]
     assert len(figures) == 1                       # one figure, displayed once...
     assert len(handles[0].updates) == 2            # ...and redrawn in place after epochs 2 and 3
-    assert all(u.data.startswith(b"\x89PNG") for u in handles[0].updates)
+    assert all(u.data.startswith("<svg") for u in handles[0].updates)
     assert handles[0].updates[0].data != handles[0].updates[1].data
 
 
@@ -261,10 +261,24 @@ def test_live_plot_renders_outside_notebooks_when_asked():
     history = History(epoch=[1, 2], train_loss=[1.0, 0.5], train_acc=[math.nan] * 2,
                       eval_loss=[1.1, 0.6], eval_acc=[math.nan] * 2)
     plot.update(history)
-    assert len(plot.fig.axes) == 1 and len(plot.axes[0].lines) == 2
+    assert plot.svg.count("<polyline") == 2 and "Accuracy" not in plot.svg   # regression: loss only
     history.epoch.append(3), history.train_loss.append(0.2), history.eval_loss.append(0.3)
     plot.update(history)
-    assert list(plot.axes[0].lines[0].get_xdata()) == [1, 2, 3]
+    assert plot.drawn_epochs == 3 and plot.svg.count("<circle") == 3     # train: one dot per epoch
+
+
+def test_history_svg_draws_both_panels_and_skips_non_finite_points():
+    import xml.dom.minidom
+
+    from utils.plot import history_svg
+    history = History(epoch=[1, 2, 3], train_loss=[1.0, math.inf, 0.4], train_acc=[0.5, 0.6, 0.7],
+                      eval_loss=[1.1, 0.7, 0.5], eval_acc=[0.4, 0.55, 0.65], eval_name="validation")
+    svg = history_svg(history)
+    xml.dom.minidom.parseString(svg)               # well-formed
+    assert "Loss" in svg and "Accuracy" in svg and "validation" in svg
+    assert svg.count("<polyline") == 4 and svg.count("<circle") == 2 + 3   # inf is left out
+    assert "nan" not in svg and "inf" not in svg
+    assert "<svg" in history_svg(History())        # nothing to draw yet: an empty frame
 
 
 def test_live_plot_is_throttled_but_always_shows_the_end():

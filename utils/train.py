@@ -4,8 +4,8 @@ At its heart ``train`` is the loop a chapter writes by hand: for every batch, fo
 backward, step. Around that heart it adds what a long run needs and nothing else:
 
 - a tqdm progress bar, and a live plot of loss and accuracy per epoch, redrawn in place (so an
-  executed notebook keeps exactly one figure) at most every two seconds, so that it costs
-  almost nothing (``benchmarks/train_loop_overhead.py`` measures it);
+  executed notebook keeps exactly one figure) at most every two seconds, as a small SVG, so
+  that it costs almost nothing (``benchmarks/train_loop_overhead.py`` measures it);
 - a clear stop, not a crash, when the loss becomes NaN or infinite;
 - a checkpoint after every epoch, and resuming from it (a Colab disconnect loses at most the
   epoch in progress; on resume the random state is restored, so the numbers are the same);
@@ -24,13 +24,10 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from io import BytesIO
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -123,21 +120,16 @@ class LivePlot:
 
     In Jupyter or Colab the first draw displays the figure and later draws replace it (one
     display id), so an executed notebook ends up with exactly one, final figure. Outside
-    Jupyter the figure is still rendered to PNG, so a benchmark pays the same cost.
+    Jupyter the figure is still drawn, so a benchmark pays the same cost.
 
-    Drawing costs tens of milliseconds, so it is kept off the training's critical path: the
-    lines are created once and only their data change, the layout is fixed (no layout solver
-    per draw), and a redraw happens at most every ``min_interval`` seconds, plus a final one.
+    The figure is a small SVG (``plot.history_svg``), which costs well under a millisecond to
+    draw, where matplotlib's first drawing of a figure takes about 50 ms; it is redrawn at most
+    every ``min_interval`` seconds, plus once at the end.
     """
 
-    def __init__(self, classification: bool, min_interval: float | None = None):
-        ncols = 2 if classification else 1
-        self.style = plot.BOOK_STYLE | {"figure.constrained_layout.use": False}
-        with mpl.rc_context(self.style):
-            self.fig = Figure(figsize=(4.2 * ncols, 3.2), dpi=80)
-            self.axes = list(self.fig.subplots(1, ncols, squeeze=False)[0])
-        self.fig.subplots_adjust(left=0.1 / ncols + 0.02, right=0.97, bottom=0.16, top=0.9, wspace=0.3)
-        self.handle, self.drawn_epochs = None, 0
+    def __init__(self, classification: bool = True, min_interval: float | None = None):
+        self.classification = classification
+        self.svg, self.handle, self.drawn_epochs = "", None, 0
         self.min_interval = LIVE_PLOT_SECONDS if min_interval is None else min_interval
         self.last_draw = time.perf_counter()
 
@@ -146,24 +138,11 @@ class LivePlot:
         now = time.perf_counter()
         if len(history.epoch) == self.drawn_epochs or not (force or now - self.last_draw >= self.min_interval):
             return
-        with mpl.rc_context(self.style):             # ticks are made while drawing: style them
-            if self.drawn_epochs == 0:                 # create the lines, labels, legend
-                plot.plot_history(history, self.axes)
-            else:
-                series = [(history.train_loss, history.eval_loss), (history.train_acc, history.eval_acc)]
-                for ax, ys in zip(self.axes, series):
-                    for line, y in zip(ax.lines, ys):
-                        line.set_data(history.epoch, y)
-                    ax.relim()
-                    ax.autoscale_view()
-            buffer = BytesIO()
-            self.fig.savefig(buffer, format="png")
+        self.svg = plot.history_svg(history)
         self.drawn_epochs, self.last_draw = len(history.epoch), time.perf_counter()
         if _in_notebook():
-            # A PNG rather than the figure itself, so that the result is the same whatever
-            # matplotlib backend the notebook uses (inline, ipympl, ...).
-            from IPython.display import Image, display
-            image = Image(data=buffer.getvalue(), format="png")
+            from IPython.display import SVG, display
+            image = SVG(data=self.svg)
             if self.handle is None:
                 self.handle = display(image, display_id=True)
             else:
