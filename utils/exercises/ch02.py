@@ -36,10 +36,18 @@ def check_masked_softmax(masked_softmax) -> None:
         ("huge logit masked out: [1000, 0, -1000] with mask [F, T, T]",
          torch.tensor([[1000.0, 0.0, -1000.0]]), torch.tensor([[False, True, True]])),
         ("only one class allowed", torch.tensor([[5.0, -2.0, 0.5]]), torch.tensor([[False, False, True]])),
+        ("allowed logits far below zero: [-100, -105, 0] with the last class masked",
+         torch.tensor([[-100.0, -105.0, 0.0]]), torch.tensor([[True, True, False]])),
     ]
     hint = ("set the masked logits to -inf (o.masked_fill(~mask, float('-inf'))), then take a stable "
-            "softmax: exp(-inf) = 0, so masked classes get exactly zero. " + _OVERFLOW)
+            "softmax: exp(-inf) = 0, so masked classes get exactly zero; a stand-in such as -20 "
+            "fails as soon as the allowed logits are smaller still. " + _OVERFLOW)
     cases = [Case(desc, (o, m), _masked(o, m), hint=hint) for desc, o, m in inputs]
+    many = torch.zeros(1, 1001, dtype=torch.bool)
+    many[0, 0] = True
+    cases.append(Case("1000 masked classes and one allowed, all logits 0: the masked probabilities "
+                      "must be exactly 0", (torch.zeros(1, 1001), many), _masked(torch.zeros(1, 1001), many),
+                      atol=0.0, hint=hint))
     check_function("2.1", masked_softmax, cases)
 
 
@@ -108,6 +116,6 @@ def check_top_k_accuracy(top_k_accuracy) -> None:
 
 def check_initial_loss(answer) -> None:
     """Exercise 2.5: the cross-entropy of a 10-class model whose logits are all equal."""
-    check_value("2.5", answer, math.log(10), rtol=1e-3,
+    check_value("2.5", answer, math.log(10),
                 hint="with equal logits every class gets probability 1/10; the loss is -log of "
                      "the true class's probability")
