@@ -21,10 +21,13 @@ from utils.exercises.comparison import Law, compare, law_problem
 
 
 def verdict(capsys, exercise):
-    """The recorded verdict and the printed line, which must be exactly one."""
+    """The recorded verdict and the printed paragraph: exactly one verdict, within 100 columns."""
     out = capsys.readouterr().out
-    assert out.count("\n") == 1, f"expected one line, got:\n{out}"
-    return RESULTS.get(exercise), out
+    lines = out.splitlines()
+    assert lines and lines[0][:1] in "✅❌⏳", f"expected a verdict, got:\n{out}"
+    assert all(line.startswith("   ") for line in lines[1:]), f"one verdict only:\n{out}"
+    assert max(map(len, lines)) <= 100, f"wider than the page:\n{out}"
+    return RESULTS.get(exercise), " ".join(line.strip() for line in lines)
 
 
 def raises_not_implemented(*args):
@@ -274,7 +277,7 @@ def test_trajectory_passes_right_steps_written_differently(capsys):
 
     for right in (sgd_momentum_step, momentum_by_assignment, own_names):
         assert run_trajectory(right)
-        assert verdict(capsys, "6.2") == ("pass", "✅ Exercise 6.2: all 50 steps agree with the reference.\n")
+        assert verdict(capsys, "6.2") == ("pass", "✅ Exercise 6.2: all 50 steps agree with the reference.")
 
 
 def test_trajectory_reports_the_first_step_that_differs(capsys):
@@ -411,7 +414,7 @@ def test_kolmogorov_smirnov_distance_catches_a_wrong_shape():
 def test_check_value_accepts_three_significant_figures_and_reveals_nothing(capsys):
     for right in (math.log(10), 2.30, 2.3, 2.303, np.float32(2.3026), torch.tensor([2.3026])):
         check_value("9.9", right, math.log(10))
-        assert verdict(capsys, "9.9") == ("pass", "✅ Exercise 9.9: correct.\n")
+        assert verdict(capsys, "9.9") == ("pass", "✅ Exercise 9.9: correct.")
     for wrong, words in [(2.31, "too large"), (2.29, "too small"), (1.0, "too small"),
                          (100.0, "too large (off by more than a factor of 10)"), (-2.3, "sign is wrong"),
                          ("2.30", "not a string"), (True, "a bool"), (..., "Ellipsis"), ([1, 2], "single number"),
@@ -474,7 +477,7 @@ def test_the_notebooks_solutions_pass(capsys):
                             (ch04.check_mlp_backward, notebook_mlp_backward)]:
         check(solution)
         out = capsys.readouterr().out
-        assert out.startswith("✅") and out.count("\n") == 1, out
+        assert out.startswith("✅") and len(out.splitlines()) == 1, out
 
 
 # ---------------------------------------------------------------- Chapter 1
@@ -626,7 +629,7 @@ def test_numeric_checkers(capsys, exercise, check, right, wrong):  # noqa: D103
     for answer in answers:
         check(answer)
         status, out = verdict(capsys, exercise)
-        assert status == "pass" and out.endswith("correct.\n"), out
+        assert status == "pass" and out.endswith("correct."), out
     for w in wrong:
         check(w(right()))
         status, out = verdict(capsys, exercise)

@@ -42,6 +42,7 @@ import contextlib
 import inspect
 import math
 import signal
+import textwrap
 import threading
 import time
 import traceback
@@ -55,6 +56,7 @@ from .comparison import as_number, clone, compare, same, short
 
 RESULTS: dict[str, str] = {}
 TIME_LIMIT = 10.0  # seconds for one call of the student's code
+WIDTH = 100        # a verdict is wrapped to the width of the book's code and outputs
 _HERE = str(Path(__file__).resolve().parents[1])  # frames inside utils/ are not the student's
 
 
@@ -100,10 +102,15 @@ class Case:
 
 
 def report(exercise: str, status: str, message: str) -> bool:
-    """Print the verdict on one exercise (one line) and record it in ``RESULTS``."""
+    """Print the verdict on one exercise and record it in ``RESULTS``.
+
+    One verdict, as one paragraph wrapped to the book's 100 columns (continuation lines are
+    indented), so that it reads without horizontal scrolling in the rendered book.
+    """
     RESULTS[exercise] = status
     mark = {"pass": "✅", "fail": "❌", "not attempted": "⏳"}[status]
-    print(f"{mark} Exercise {exercise}: {' '.join(message.split())}")
+    print(textwrap.fill(f"{mark} Exercise {exercise}: {' '.join(message.split())}", WIDTH,
+                        subsequent_indent="   ", break_on_hyphens=False))
     return status == "pass"
 
 
