@@ -115,6 +115,16 @@ def test_live_widget_redraws_when_a_control_moves():
     before = image.value
     slope.value = 1.0 if slope.value == 2.0 else 2.0
     assert image.value != before and len(draw_line.calls) == 2
+    assert ui.layout.align_items == "flex-start", "a stretched column distorts the picture"
+
+
+def test_palette_size_is_a_choice():
+    from io import BytesIO
+
+    from PIL import Image
+
+    png = Explorer(draw_line, slope=[1.0], style=["-"], colors=8).render(slope=1.0, style="-")
+    assert len(Image.open(BytesIO(png)).getcolors()) <= 8
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -168,6 +178,13 @@ def test_playground_shows_live_widget_and_animated_static_form():
     html = bundle["text/html"]
     assert "dlbook-explorer" in html and "data-play" in html and "http" not in html
     assert len(re.findall(r'"\d-0-\d": \d', html)) == 4 * 3           # 4 data sets x 3 frames
+    from io import BytesIO
+
+    from PIL import Image
+
+    picture = Image.open(BytesIO(base64.b64decode(re.search(r"iVBORw0KGgo[^\"]+", html)[0])))
+    assert picture.size[0] >= 360, "the book's picture must be as legible as the live one"
+    assert playground._ui.layout.align_items == "flex-start", "keep the live picture's aspect"
     controls, image = playground._ui.children[1].children, playground._ui.children[2]
     untrained = image.value
     controls[0].value = 3                                  # a new width: a new untrained network

@@ -19,6 +19,7 @@ play button over the training steps).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from functools import cached_property
 from io import BytesIO
 
@@ -29,13 +30,15 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .plot import BOOK_STYLE, COLORS
-from .widgets import Explorer
+from .widgets import Explorer, column_layout
 
 DATASETS = ["circles", "xor", "spirals", "blobs"]
 ACTIVATIONS = {"none (linear)": nn.Identity, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh,
                "relu": nn.ReLU, "gelu": nn.GELU}
 LIMIT = 1.5                                   # the plane shown: [-LIMIT, LIMIT] squared
 GRID = 64                                     # points per side at which the network is drawn
+# The picture, live and in the book: 368 x 344 pixels, whose 11-point title reads at 12 pixels.
+FIGSIZE, DPI = (4.6, 4.3), 80
 
 
 def make_dataset(name: str, n: int = 300, noise: float = 0.05, seed: int = 0):
@@ -93,6 +96,23 @@ def fit(net: nn.Module, X, y, *, steps: int = 300, lr: float = 0.03, every: int 
     step, loss, training accuracy and the probability of class 1 on the grid (GRID x GRID).
     Pass the same ``optimizer`` to continue a run in several calls.
     """
+    with one_thread():
+        return _fit(net, X, y, steps, lr, every, optimizer)
+
+
+@contextmanager
+def one_thread():
+    """Run torch on one thread: networks this small gain nothing from more, and on a busy
+    machine (a shared CI runner) extra threads mostly wait for each other, several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(net, X, y, steps, lr, every, optimizer):
     optimizer = optimizer or torch.optim.Adam(net.parameters(), lr=lr)
     loss_fn = nn.BCEWithLogitsLoss()
     target, points, snapshots = y.float()[:, None], grid_points(), []
@@ -128,7 +148,7 @@ def draw_boundary(ax, snapshot: dict, X, y, title: str = "") -> None:
     ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xticks=[], yticks=[], aspect="equal")
     ax.grid(False)
     ax.set_title(title or f"step {snapshot['step']}: loss {snapshot['loss']:.3f}, "
-                          f"accuracy {snapshot['accuracy']:.0%}", fontsize=10)
+                          f"accuracy {snapshot['accuracy']:.0%}")
 
 
 class Playground:
@@ -168,7 +188,8 @@ class Playground:
 
         return Explorer(draw, dataset=DATASETS, activation=self.static, step=steps,
                         start={"dataset": "spirals", "activation": "relu", "step": steps[-1]},
-                        play="step", width=4.2, height=3.9, dpi=64)
+                        play="step", width=FIGSIZE[0], height=FIGSIZE[1], dpi=DPI,
+                        colors=32)      # 132 pictures: a small palette keeps the page light
 
     def widget(self):
         """The live form: pick everything, press the button, watch the network train.
@@ -190,10 +211,10 @@ class Playground:
 
         def show(X, y, snapshot):
             with mpl.rc_context(BOOK_STYLE):
-                fig = Figure(figsize=(4.6, 4.2), dpi=80, layout="constrained")
+                fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
                 draw_boundary(fig.subplots(), snapshot, X, y)
                 buffer = BytesIO()
-                fig.savefig(buffer, format="png")
+                fig.savefig(buffer, format="png", dpi=DPI)
             image.value = buffer.getvalue()
 
         def train(_button=None):
@@ -218,7 +239,8 @@ class Playground:
         for control in (dataset, activation, width, depth):
             control.observe(reset, names="value")
         reset()
-        return w.VBox([w.HBox([dataset, activation, lr]), w.HBox([width, depth, button]), image])
+        return w.VBox([w.HBox([dataset, activation, lr]), w.HBox([width, depth, button]), image],
+                      layout=column_layout())
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         if self._ui is None:

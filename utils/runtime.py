@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import random
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -121,10 +122,11 @@ def pick_sizes(*, full: dict, quick: dict, announce: bool = True) -> SimpleNames
         shown = ", ".join(f"{k}={v}" for k, v in chosen.items())
         if is_quick:
             other = ", ".join(f"{k}={v}" for k, v in full.items())
-            print(f"Quick mode ({_mode_reason()}): {shown}.\n"
-                  f"The full run uses {other}; set {QUICK_ENV}=0 to force it.")
+            text = (f"Quick mode ({_mode_reason()}): {shown}. The full run uses {other}; "
+                    f"set {QUICK_ENV}=0 to force it.")
         else:
-            print(f"Full mode ({_mode_reason()}): {shown}.")
+            text = f"Full mode ({_mode_reason()}): {shown}."
+        print(textwrap.fill(text, 100, break_on_hyphens=False))   # fits the book's page
     return SimpleNamespace(quick=is_quick, **chosen)
 
 

@@ -62,7 +62,8 @@ class History:
             return "no epoch finished"
         parts = [f"epoch {self.epoch[-1]}", f"train loss {self.train_loss[-1]:.4f}"]
         if math.isfinite(self.train_acc[-1]):
-            parts += [f"train acc {self.train_acc[-1]:.3f}", f"{self.eval_name} acc {self.eval_acc[-1]:.3f}"]
+            parts += [f"train acc {self.train_acc[-1]:.3f}",
+                      f"{self.eval_name} acc {self.eval_acc[-1]:.3f}"]
         else:
             parts += [f"{self.eval_name} loss {self.eval_loss[-1]:.4f}"]
         parts += [f"{self.examples_per_second:,.0f} examples/s", self.device]
@@ -136,7 +137,8 @@ class LivePlot:
     def update(self, history: History, force: bool = False) -> None:
         """Redraw if the interval has passed (or ``force``) and there is something new."""
         now = time.perf_counter()
-        if len(history.epoch) == self.drawn_epochs or not (force or now - self.last_draw >= self.min_interval):
+        due = force or now - self.last_draw >= self.min_interval
+        if len(history.epoch) == self.drawn_epochs or not due:
             return
         self.svg = plot.history_svg(history)
         self.drawn_epochs, self.last_draw = len(history.epoch), time.perf_counter()
@@ -216,8 +218,8 @@ def _fingerprint(model, optimizer, scheduler, loss_fn, train_iter, eval_iter) ->
         "optimizer": type(optimizer).__name__,
         "hyperparameters": [settings(group) for group in optimizer.param_groups],
         "scheduler": type(scheduler).__name__ if scheduler is not None else None,
-        "loss": repr(loss_fn) if isinstance(loss_fn, nn.Module) else
-        f"{getattr(loss_fn, '__module__', '')}.{getattr(loss_fn, '__qualname__', type(loss_fn).__name__)}",
+        "loss": repr(loss_fn) if isinstance(loss_fn, nn.Module) else     # a function: its name
+        f"{getattr(loss_fn, '__module__', '')}.{getattr(loss_fn, '__qualname__', '')}",
         "train data": _data_fingerprint(train_iter),
         "eval data": _data_fingerprint(eval_iter),
     }
@@ -362,8 +364,10 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
 
     if history.diverged:
         lrs = sorted({group["lr"] for group in optimizer.param_groups})
-        kept = f" The checkpoint of the last good epoch is kept at {path}." if path and history.epoch else ""
-        print(f"Training stopped: the loss became {value} in epoch {epoch + 1} (by step {step + 1}). "
+        kept = (f" The checkpoint of the last good epoch is kept at {path}."
+                if path and history.epoch else "")
+        print(f"Training stopped: the loss became {value} in epoch {epoch + 1} "
+              f"(by step {step + 1}). "
               f"The parameters are no longer finite. The usual cause is a learning rate that is "
               f"too large (this run used lr={', '.join(map(str, lrs))}): try one 3 to 10 times "
               f"smaller, and check the inputs for NaN. The history returned stops at the last "

@@ -16,7 +16,8 @@ Displaying the explorer (as the last expression of a cell) gives two forms in on
 ``play="name"`` adds a play button to that (numeric) parameter's slider in both forms, which
 turns a parameter such as the training step into an animation. ``key=`` maps a choice of values
 to what the picture really depends on, so that choices with the same key are drawn only once
-(a parameter that some settings ignore, say).
+(a parameter that some settings ignore, say). ``colors`` is the palette size of the static
+pictures: fewer colours, lighter pages.
 
 The front end picks the form: Jupyter prefers the live widget, the book's ``_config.yml`` tells
 myst-nb to prefer the HTML. Both forms call the same ``draw``, so they always agree.
@@ -40,6 +41,17 @@ from .plot import BOOK_STYLE
 MAX_FRAMES = 400  # the static form embeds every picture; keep pages light
 
 
+def column_layout():
+    """The layout of a widget column (VBox) that keeps each picture at its own aspect ratio.
+
+    By default a VBox stretches its children to its full width, so JupyterLab draws a picture
+    wider than it is while keeping its height: a distorted figure.
+    """
+    import ipywidgets as w
+
+    return w.Layout(align_items="flex-start")
+
+
 def _label(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -48,7 +60,8 @@ class Explorer:
     """An interactive figure: live widget in Jupyter, self-contained HTML slider in the book."""
 
     def __init__(self, draw, *, width: float = 8.0, height: float = 3.6, dpi: int = 80,
-                 start: dict | None = None, play: str | None = None, key=None, **params):
+                 start: dict | None = None, play: str | None = None, key=None,
+                 colors: int = 128, **params):
         if not params:
             raise ValueError("give at least one parameter with the values it may take, "
                              "e.g. Explorer(draw, lr=[0.01, 0.1])")
@@ -67,7 +80,7 @@ class Explorer:
             raise ValueError(f"play={play!r} must name one of the parameters {sorted(self.params)}")
         self.play = play
         self.key = key
-        self.size, self.dpi = (width, height), dpi
+        self.size, self.dpi, self.colors = (width, height), dpi, colors
         start = start or {}
         unknown = set(start) - set(self.params)
         if unknown:
@@ -84,9 +97,10 @@ class Explorer:
             self.draw(fig, **values)
             buffer = BytesIO()
             fig.savefig(buffer, format="png", dpi=self.dpi)
-        # A 128-colour palette makes plots about 5 times smaller with no visible loss, which
-        # matters because the static form embeds every frame in the page.
-        image = Image.open(buffer).convert("RGB").quantize(colors=128, method=Image.Quantize.FASTOCTREE)
+        # A palette (128 colours by default) makes plots about 5 times smaller with no visible
+        # loss, which matters because the static form embeds every frame in the page.
+        image = Image.open(buffer).convert("RGB").quantize(colors=self.colors,
+                                                           method=Image.Quantize.FASTOCTREE)
         buffer = BytesIO()
         image.save(buffer, format="png", optimize=True)
         return buffer.getvalue()
@@ -119,7 +133,7 @@ class Explorer:
 
         for control in controls.values():
             control.observe(redraw, names="value")
-        return w.VBox([w.HBox(row), image])
+        return w.VBox([w.HBox(row), image], layout=column_layout())
 
     # -- the static form ---------------------------------------------------------------------
     def frames(self) -> dict[str, str]:
@@ -199,7 +213,7 @@ class Explorer:
 }})();"""
         return (f'<div id="{uid}" class="dlbook-explorer">'
                 f'<div style="margin-bottom:.4em">{"".join(rows)}</div>'
-                f'<img alt="interactive figure" style="max-width:100%">'
+                f'<img alt="interactive figure" style="max-width:100%;height:auto">'
                 f"<script>{script}</script></div>")
 
     # -- both at once, for Jupyter's display machinery ------------------------------------------
