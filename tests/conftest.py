@@ -18,6 +18,9 @@ sys.path.insert(0, str(ROOT))
 # package dataset-fashion-mnist, which .ci/run installs.
 os.environ["DLBOOK_QUICK"] = "1"
 os.environ["DLBOOK_STRICT_DATA"] = "1"
+# One thread per process: the chapters' small matrix products gain nothing from more, and on a
+# busy machine competing threads made a chapter ten times slower. Kernels inherit this.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)
