@@ -460,21 +460,25 @@ def notebook_mse_softmax_grad(O, y):
     return P * (E - (P * E).sum(dim=1, keepdim=True)) / len(y)
 
 
-def notebook_mlp_backward(X, y, W1, b1, W2, b2):
-    Z = X @ W1.T + b1
-    H = torch.relu(Z)
-    O = H @ W2.T + b2
+def notebook_residual_backward(X, y, W1, b1, W2, b2, W3, b3):
+    Z1 = X @ W1.T + b1
+    A1 = torch.relu(Z1)
+    Z2 = A1 @ W2.T + b2
+    A2 = A1 + torch.relu(Z2)
+    O = A2 @ W3.T + b3
     dO = (torch.softmax(O, dim=1) - F.one_hot(y, O.shape[1]).to(O.dtype)) / len(y)
-    dH = dO @ W2
-    dZ = dH * (Z > 0).to(Z.dtype)
-    return dZ.T @ X, dZ.sum(dim=0), dO.T @ H, dO.sum(dim=0)
+    dA2 = dO @ W3
+    dZ2 = dA2 * (Z2 > 0).to(Z2.dtype)
+    dA1 = dA2 + dZ2 @ W2                 # A1 feeds the skip connection and the second layer
+    dZ1 = dA1 * (Z1 > 0).to(Z1.dtype)
+    return (dZ1.T @ X, dZ1.sum(dim=0), dZ2.T @ A1, dZ2.sum(dim=0), dO.T @ A2, dO.sum(dim=0))
 
 
 def test_the_notebooks_solutions_pass(capsys):
     for check, solution in [(ch02.check_masked_softmax, notebook_masked_softmax),
                             (ch02.check_smoothed_cross_entropy, notebook_smoothed_cross_entropy),
                             (ch02.check_mse_softmax_grad, notebook_mse_softmax_grad),
-                            (ch04.check_mlp_backward, notebook_mlp_backward)]:
+                            (ch04.check_residual_backward, notebook_residual_backward)]:
         check(solution)
         out = capsys.readouterr().out
         assert out.startswith("✅") and len(out.splitlines()) == 1, out
@@ -620,7 +624,10 @@ def three_figures(x):
     ("3.5", ch03.check_maxout_parameters, lambda: 2 * (784 * 256 + 256) + (256 * 10 + 10),
      [lambda right: 784 * 256 + 256 + 2570, lambda right: 2 * 784 * 256 + 2570, three_figures]),
     ("4.5", ch04.check_reverse_passes, lambda: 10, [lambda right: 1000, lambda right: 1, lambda right: 10.4]),
-    ("4.6", ch04.check_sigmoid_bound, lambda: 0.25 ** 10, [lambda right: 0.5 ** 10, lambda right: 0.25]),
+    ("4.6", ch04.check_sigmoid_bound, lambda: (2 * 0.25) ** 10,
+     [lambda right: 0.25 ** 10, lambda right: 0.5, lambda right: 2.0 ** 10, lambda right: 0.5 ** 9]),
+    ("4.7", ch04.check_tanh_factor, lambda: math.sqrt(1 / 3),
+     [lambda right: 1 / 3, lambda right: 1.0, lambda right: math.sqrt(1 / 6), lambda right: 0.25]),
 ])
 def test_numeric_checkers(capsys, exercise, check, right, wrong):  # noqa: D103
     answers = [right(), torch.tensor(right()), np.float64(right())]      # the notebook's, as a tensor, NumPy
@@ -670,14 +677,34 @@ def log_sigmoid(x):                          # the notebook's solution
     return torch.clamp(x, max=0) - torch.log1p(torch.exp(-x.abs()))
 
 
-def mlp_backward(X, y, W1, b1, W2, b2, relu_grad=lambda Z: (Z > 0).to(Z.dtype), mean=True, softmax=None):
-    Z = X @ W1.T + b1
-    H = torch.relu(Z)
-    O = H @ W2.T + b2
-    dO = (softmax or (lambda O: torch.softmax(O, dim=1)))(O) - F.one_hot(y, W2.shape[0])
+def residual_backward(X, y, W1, b1, W2, b2, W3, b3, relu_grad=lambda Z: (Z > 0).to(Z.dtype), mean=True,
+                      softmax=None, skip=True):
+    Z1 = X @ W1.T + b1
+    A1 = torch.relu(Z1)
+    Z2 = A1 @ W2.T + b2
+    A2 = A1 + torch.relu(Z2)
+    O = A2 @ W3.T + b3
+    dO = (softmax or (lambda O: torch.softmax(O, dim=1)))(O) - F.one_hot(y, W3.shape[0])
     dO = dO / len(y) if mean else dO
-    dZ = dO @ W2 * relu_grad(Z)
-    return dZ.T @ X, dZ.sum(0), dO.T @ H, dO.sum(0)
+    dA2 = dO @ W3
+    dZ2 = dA2 * relu_grad(Z2)
+    dA1 = dA2 + dZ2 @ W2 if skip else dZ2 @ W2
+    dZ1 = dA1 * relu_grad(Z1)
+    return dZ1.T @ X, dZ1.sum(0), dZ2.T @ A1, dZ2.sum(0), dO.T @ A2, dO.sum(0)
+
+
+def residual_backward_by_autograd(X, y, *params):
+    params = [p.clone().requires_grad_(True) for p in params]
+    W1, b1, W2, b2, W3, b3 = params
+    A1 = torch.relu(X @ W1.T + b1)
+    loss = F.nll_loss(torch.log_softmax((A1 + torch.relu(A1 @ W2.T + b2)) @ W3.T + b3, 1), y)
+    return torch.autograd.grad(loss, params)
+
+
+def tied_backward(X, W, G):                  # the notebook's solution
+    Z = X @ W.T                              # the code
+    dZ = G @ W.T                             # the decoder's VJP with respect to its input
+    return dZ @ W, Z.T @ G + dZ.T @ X        # W: the decoder's use plus the encoder's
 
 
 def swish_grad(x, beta):                     # the notebook's solution
@@ -711,19 +738,26 @@ def swish_grad(x, beta):                     # the notebook's solution
       (lambda x, beta: torch.sigmoid(beta * x), "product rule"),
       (lambda x, b: (1 + torch.exp(-b * x) + b * x * torch.exp(-b * x)) / (1 + torch.exp(-b * x)) ** 2,
        "contains nan")]),
-    ("4.1", ch04.check_linear_backward,
-     [lambda X, W, b, G: (G @ W, G.T @ X, G.sum(dim=0))],
-     [(lambda X, W, b, G: (G @ W, X.T @ G, G.sum(0)), "shape"),
-      (lambda X, W, b, G: (G @ W, G.T @ X, G.mean(0)), "sums over the batch")]),
+    ("4.1", ch04.check_tied_backward,
+     [tied_backward, lambda X, W, G: (G @ W.T @ W, W @ (X.T @ G + G.T @ X)),
+      lambda X, W, G: (lambda Xl, Wl: (torch.autograd.grad((Xl @ Wl.T @ Wl * G).sum(), (Xl, Wl))))(
+          X.clone().requires_grad_(True), W.clone().requires_grad_(True))],
+     [(lambda X, W, G: (G @ W.T @ W, (X @ W.T).T @ G), "W is used twice"),          # the decoder's use only
+      (lambda X, W, G: (G @ W.T @ W, (G @ W.T).T @ X), "W is used twice"),          # the encoder's use only
+      (lambda X, W, G: (G @ W.T @ W, W @ X.T @ G + W.T @ G.T @ X), "W is used twice"),   # a wrong transpose
+      (lambda X, W, G: (G @ W.T, W @ (X.T @ G + G.T @ X)), "shape"),
+      (lambda X, W, G: (G @ W.T @ W, W @ (X.T @ G + G.T @ X) / len(X)), "W is used twice")]),
     ("4.2", ch04.check_tanh_backward,
-     [lambda t, G: G * (1 - t ** 2)],
-     [(lambda t, G: G * (1 - torch.tanh(t) ** 2), "saved output"),
-      (lambda t, G: 1 - t ** 2, "incoming gradient")]),
-    ("4.4", ch04.check_mlp_backward,
-     [mlp_backward],
-     [(lambda *a: mlp_backward(*a, relu_grad=torch.ones_like), "Z > 0"),
-      (lambda *a: mlp_backward(*a, mean=False), "expected"),
-      (lambda *a: mlp_backward(*a, softmax=lambda O: O.exp() / O.exp().sum(1, keepdim=True)), "contains nan")]),
+     [lambda t, G: G * (1 - t ** 2), lambda t, G: G - G * t * t],
+     [(lambda t, G: G * (1 - torch.tanh(t) ** 2), "quotient rule"),
+      (lambda t, G: 1 - t ** 2, "incoming gradient"),
+      (lambda t, G: G * t * (1 - t), "quotient rule")]),                # the sigmoid's form
+    ("4.4", ch04.check_residual_backward,
+     [residual_backward, residual_backward_by_autograd],
+     [(lambda *a: residual_backward(*a, skip=False), "receives a gradient from each"),
+      (lambda *a: residual_backward(*a, relu_grad=torch.ones_like), "one vector-Jacobian product each"),
+      (lambda *a: residual_backward(*a, mean=False), "expected"),
+      (lambda *a: residual_backward(*a, softmax=lambda O: O.exp() / O.exp().sum(1, keepdim=True)), "contains nan")]),
 ])
 def test_checkers_of_chapters_3_and_4(capsys, exercise, check, right, wrong):
     _right_wrong_bad(capsys, exercise, check, right, wrong)
@@ -778,48 +812,66 @@ class Scalar:
             v._backward()
 
 
-def exp_node(v, accumulate=True, factor=1.0):
-    out = Scalar(math.exp(v.data), (v,))
+def power_node(a, b, accumulate=True, base_factor=1.0, exponent_factor=1.0):
+    out = Scalar(a.data ** b.data, (a, b))
 
     def backward():
+        da = base_factor * b.data * a.data ** (b.data - 1) * out.grad
+        db = exponent_factor * out.data * math.log(a.data) * out.grad
         if accumulate:
-            v.grad += factor * out.grad * out.data
+            a.grad += da
+            b.grad += db
         else:
-            v.grad = factor * out.grad * out.data
+            a.grad = da
+            b.grad = db
     out._backward = backward
     return out
 
 
-def notebook_exp_node(v):                   # the notebook's solution, with Scalar for Value
-    out = Scalar(math.exp(v.data), (v,), "exp")
+def notebook_power_node(a, b):              # the notebook's solution, with Scalar for Value
+    out = Scalar(a.data ** b.data, (a, b), "**")
 
     def _backward():
-        v.grad += out.data * out.grad
+        a.grad += b.data * a.data ** (b.data - 1) * out.grad
+        b.grad += out.data * math.log(a.data) * out.grad
     out._backward = _backward
     return out
 
 
-def test_exp_node_checker(capsys):
-    for right in (exp_node, notebook_exp_node):
-        ch04.check_exp_node(right, Scalar)
+def power_by_exp_log(a, b):                 # written another way: a^b = e^(b ln a)
+    out = Scalar(math.exp(b.data * math.log(a.data)), (a, b))
+
+    def backward():
+        a.grad += out.grad * out.data * b.data / a.data
+        b.grad += out.grad * out.data * math.log(a.data)
+    out._backward = backward
+    return out
+
+
+def test_power_node_checker(capsys):
+    for right in (power_node, notebook_power_node, power_by_exp_log):
+        ch04.check_power_node(right, Scalar)
         status, out = verdict(capsys, "4.3")
         assert status == "pass", out
-    for answer, message in [(lambda v: exp_node(v, accumulate=False), "use +="),
-                            (lambda v: exp_node(v, factor=0.0), "d e^v / dv"),
-                            (lambda v: Scalar(math.exp(v.data) + 1, (v,)), "the value is"),
-                            (lambda v: None, "returned None"), (raises_type_error, "TypeError"),
-                            (lambda v: math.exp(v.data), "(a float); return the new Value"),
-                            (lambda v: Scalar("e", (v,)), "the value is the string"),
-                            (Scalar(1.0), "expected a function"), (None, "expected a function"),
-                            (42, "pass your function")]:
-        ch04.check_exp_node(answer, Scalar)
+    for answer, message in [(lambda a, b: power_node(a, b, accumulate=False), "must be added (+=)"),
+                            (lambda a, b: power_node(a, b, exponent_factor=0.0), "for the exponent"),
+                            (lambda a, b: power_node(a, b, base_factor=0.0), "for the base"),
+                            (lambda a, b: power_node(a, b, base_factor=b.data), "the power rule"),
+                            (lambda a, b: Scalar(a.data ** b.data, (a, b)), "a.grad is 0"),  # no backward
+                            (lambda a, b: Scalar(a.data ** b.data + 1, (a, b)), "the value is"),
+                            (lambda a, b: None, "returned None"), (raises_type_error, "TypeError"),
+                            (lambda a, b: a.data ** b.data, "(a float); return the new Value"),
+                            (lambda a, b: Scalar("e", (a, b)), "the value is the string"),
+                            (Scalar(1.0), "expected a function"), (Scalar, "expected a function"),
+                            (None, "expected a function"), (42, "pass your function")]:
+        ch04.check_power_node(answer, Scalar)
         status, out = verdict(capsys, "4.3")
-        assert status == "fail" and message in out, out
+        assert status == "fail" and message in out, (answer, out)
     for value_class in (Scalar(1.0), None, 3, lambda x: 1 / 0):
-        ch04.check_exp_node(exp_node, value_class)
+        ch04.check_power_node(power_node, value_class)
         status, out = verdict(capsys, "4.3")
         assert status == "fail" and "Value class" in out, out
-    ch04.check_exp_node(raises_not_implemented, Scalar)
+    ch04.check_power_node(raises_not_implemented, Scalar)
     assert verdict(capsys, "4.3")[0] == "not attempted"
 
 
@@ -854,14 +906,15 @@ CHECKERS = {"1.1": ch01.check_linreg_grad, "1.2": ch01.check_closed_form, "1.3":
             "2.3": ch02.check_mse_softmax_grad, "2.4": ch02.check_top_k_accuracy, "2.5": ch02.check_initial_loss,
             "3.1": ch03.check_log_sigmoid, "3.2": ch03.check_collapse, "3.3": ch03.check_maxout,
             "3.4": ch03.check_swish_grad, "3.5": ch03.check_maxout_parameters, "3.6": ch03.check_non_monotone,
-            "4.1": ch04.check_linear_backward, "4.2": ch04.check_tanh_backward,
-            "4.3": lambda answer: ch04.check_exp_node(answer, Scalar),
-            "4.3 (Value)": lambda answer: ch04.check_exp_node(exp_node, answer),
-            "4.4": ch04.check_mlp_backward, "4.5": ch04.check_reverse_passes, "4.6": ch04.check_sigmoid_bound,
+            "4.1": ch04.check_tied_backward, "4.2": ch04.check_tanh_backward,
+            "4.3": lambda answer: ch04.check_power_node(answer, Scalar),
+            "4.3 (Value)": lambda answer: ch04.check_power_node(power_node, answer),
+            "4.4": ch04.check_residual_backward, "4.5": ch04.check_reverse_passes,
+            "4.6": ch04.check_sigmoid_bound, "4.7": ch04.check_tanh_factor,
             "5.1": lambda answer: check_distribution("5.1", answer, he_cases()),
             "6.1": lambda answer: check_function("6.1", answer, momentum_cases()),
             "6.2": lambda answer: run_trajectory(answer)}
-ANSWERS_NOT_FUNCTIONS = {"1.4", "1.5", "2.5", "3.5", "3.6", "4.5", "4.6"}   # None there is "not attempted"
+ANSWERS_NOT_FUNCTIONS = {"1.4", "1.5", "2.5", "3.5", "3.6", "4.5", "4.6", "4.7"}   # None there is "not attempted"
 
 
 @pytest.mark.parametrize("name", CHECKERS)
