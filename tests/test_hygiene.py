@@ -11,6 +11,8 @@ import yaml
 from conftest import NOTEBOOKS, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "_ext"))
+import citation_links  # noqa: E402
 import setup_cell  # noqa: E402
 import student_edition  # noqa: E402
 
@@ -59,7 +61,7 @@ def test_chapter_anatomy(path):
     order = [markdown.find(h) for h in ("## Summary", "## Exercises", "## References")]
     assert all(i > 0 for i in order) and order == sorted(order), "Summary, Exercises, References"
     assert "from scratch" in markdown.lower() and "concise" in markdown.lower()
-    assert "{footbibliography}" in markdown
+    assert citation_links.MARKER in markdown, "the list of works cited: tools/citations.py --write"
     solutions = [i for i, c in enumerate(cells) if "solution" in c.metadata.get("tags", [])]
     assert len(solutions) >= 4, "at least four exercises, each with a solution"
     for i in solutions:
