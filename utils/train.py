@@ -67,7 +67,8 @@ class History:
         else:
             parts += [f"{self.eval_name} loss {self.eval_loss[-1]:.4f}"]
         parts += [f"{self.examples_per_second:,.0f} examples/s", self.device]
-        return " | ".join(parts)
+        line = " | ".join(parts)
+        return line if len(line) <= 100 else " | ".join(parts[:-1]) + "\n" + self.device
 
 
 def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
