@@ -12,7 +12,7 @@ _HUGE = torch.tensor([-1000.0, -100.0, -20.0, 0.0, 20.0, 100.0, 1000.0])
 
 
 def check_log_sigmoid(log_sigmoid) -> None:
-    """Exercise 3.1: log σ(x), exact for inputs as large as ±1000 in float32."""
+    """Exercise 3.1: log σ(x), accurate to 1e-5 for inputs as large as ±1000 in float32."""
     g = torch.Generator().manual_seed(31)
     hint = ("log(sigmoid(x)) rounds sigmoid(-1000) to 0 and its log to -inf, and "
             "exp(x) / (1 + exp(x)) is inf/inf = nan at x = 1000. Use "
@@ -142,7 +142,9 @@ def check_non_monotone(answer) -> None:
         return
     missing = NON_MONOTONE - given
     if missing:
-        report("3.6", "fail", f"{len(missing)} non-monotone function(s) missing: look for a dip "
-                              f"below zero left of the origin in the explorer")
+        report("3.6", "fail", f"{len(missing)} non-monotone function(s) missing: look in the "
+                              "explorer for a stretch where the function decreases (its "
+                              "derivative is negative); going below zero is not the test, "
+                              "ELU and Leaky ReLU do that and still only rise")
         return
-    report("3.6", "pass", "correct: each of them dips before it rises.")
+    report("3.6", "pass", "correct: each of them decreases somewhere before it rises.")
