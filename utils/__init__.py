@@ -9,6 +9,7 @@ One module per concern, each short enough to read in one sitting:
 - ``widgets``   one pattern for every interactive figure (live in Jupyter, static in the book)
 - ``playground``  the 2-D decision-boundary playground (small MLPs on points in the plane)
 - ``gradcheck``   finite-difference gradient checking, with its failure modes explained
+- ``stats``       per-layer statistics of a network on one batch (debug the variance)
 - ``exercises`` checkers that tell a student exactly what is wrong with an answer
 
 The notebooks import what they need from these modules by name; nothing is re-exported here,
