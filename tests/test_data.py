@@ -177,3 +177,64 @@ def test_real_fashion_mnist_from_the_system_package(monkeypatch, tmp_path):
     assert (len(d.train.dataset), len(d.test.dataset)) == (60_000, 10_000)
     labels = d.test.dataset.tensors[1]
     assert torch.equal(torch.bincount(labels), torch.full((10,), 1000))
+
+
+class NumberedDataset(FakeDataset):
+    """Like FakeDataset, but image i carries its number i in its first pixel."""
+
+    def __init__(self, root, train, download=False):
+        super().__init__(root, train, download)
+        self.data[:, 0, 0] = torch.arange(len(self.data), dtype=torch.uint8)
+
+
+def _numbers(loader):
+    return sorted(round(float(x) * 255) for x in loader.dataset.tensors[0][:, 0, 0, 0])
+
+
+def test_validation_split_is_held_out_of_training_seeded_and_announced(monkeypatch, tmp_path,
+                                                                         capsys):
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
+    monkeypatch.delenv("DLBOOK_SEED", raising=False)
+    monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST", NumberedDataset)
+    d = data.load_fashion_mnist(batch_size=16, n_valid=30)
+    out = capsys.readouterr().out
+    assert "30 of the 120 training images held out" in out and "other 90" in out
+    valid, train = _numbers(d.valid), _numbers(d.train)
+    assert len(valid) == 30 and len(train) == 90 and not set(valid) & set(train)
+    assert sorted(valid + train) == list(range(120))        # nothing lost, nothing repeated
+    assert len(d.test.dataset) == 40 and "90 training, 30 validation and 40 test" in repr(d)
+    # seeded: the same seed, the same split; and the split does not depend on n_train
+    again = data.load_fashion_mnist(batch_size=16, n_valid=30, n_train=50)
+    assert _numbers(again.valid) == valid and set(_numbers(again.train)) <= set(train)
+    assert len(again.train.dataset) == 50 and "(50 of them in this run)" in capsys.readouterr().out
+    other = data.load_fashion_mnist(batch_size=16, n_valid=30, seed=1)
+    assert _numbers(other.valid) != valid
+    monkeypatch.setenv("DLBOOK_SEED", "2")                   # DLBOOK_SEED shifts it like subsets
+    shifted = data.load_fashion_mnist(batch_size=16, n_valid=30)
+    monkeypatch.delenv("DLBOOK_SEED")
+    assert _numbers(shifted.valid) == _numbers(data.load_fashion_mnist(n_valid=30, seed=2).valid)
+    X, _ = next(iter(d.valid))                               # in order, not shuffled
+    assert torch.equal(X, d.valid.dataset.tensors[0][:16])
+
+
+def test_no_validation_split_unless_asked(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
+    monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST", NumberedDataset)
+    d = data.load_fashion_mnist(batch_size=16)
+    assert d.valid is None and len(d.train.dataset) == 120 and "120 training and 40 test" in repr(d)
+    assert "Validation" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("bad", [0, 120, 500, -3, 2.5, "10", True])
+def test_bad_validation_sizes_get_a_clear_message(monkeypatch, tmp_path, bad):
+    monkeypatch.setenv("DLBOOK_DATA", str(tmp_path))
+    monkeypatch.setattr(data.torchvision.datasets, "FashionMNIST", NumberedDataset)
+    with pytest.raises(ValueError, match="n_valid=.*between 1 and 119"):
+        data.load_fashion_mnist(n_valid=bad)
+
+
+def test_cifar_validation_split_is_normalised_like_the_rest(offline):
+    d = data.load_cifar10(batch_size=8, n_train=40, n_test=10, n_valid=20)
+    assert len(d.valid.dataset) == 20 and d.valid.dataset.tensors[0].shape[1:] == (3, 32, 32)
+    both = torch.cat([d.train.dataset.tensors[0], d.valid.dataset.tensors[0]])
+    assert both.min() < -0.5                                # normalised, not in [0, 1]

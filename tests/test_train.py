@@ -300,3 +300,121 @@ def test_evaluate_predict_and_confusion():
     assert acc == pytest.approx((preds == labels).float().mean().item())
     counts = confusion_matrix(torch.tensor([0, 1, 1, 2]), torch.tensor([0, 1, 2, 2]), 3)
     assert counts.tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
+
+
+# ---- early stopping (Chapter 8) -------------------------------------------------------------
+
+def noisy_validation(share=0.3, seed=5):
+    """make_data's held-out examples with a share of labels redrawn at random: the validation
+    loss falls for some epochs, then rises as the small model fits its training set."""
+    g = torch.Generator().manual_seed(seed)
+    X, y = (t.clone() for t in make_data()[1].dataset.tensors)
+    flip = torch.rand(len(y), generator=g) < share
+    y[flip] = torch.randint(0, 4, (int(flip.sum()),), generator=g)
+    return fast_loader(TensorDataset(X, y), 64, False)
+
+
+def run_stopping(epochs, stopping, checkpoint=None, seed=0, hook=None):
+    seed_everything(seed)
+    train_iter, _ = make_data()
+    model = make_model()
+    if hook is not None:
+        model.register_forward_pre_hook(hook)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    history = train(model, train_iter, noisy_validation(), epochs=epochs, optimizer=optimizer,
+                    plot=False, eval_name="validation", early_stopping=stopping,
+                    checkpoint=checkpoint)
+    return model, history
+
+
+def test_early_stopping_stops_after_patience_and_keeps_the_best_weights(capsys):
+    model, history = run_stopping(40, train_module.EarlyStopping(patience=3))
+    losses = history.eval_loss
+    assert history.stopped_early and len(history.epoch) < 40 and history.best_epoch > 3
+    assert history.best_epoch == losses.index(min(losses)) + 1
+    assert len(history.epoch) == history.best_epoch + 3       # exactly `patience` epochs after
+    assert all(loss >= min(losses) for loss in losses[history.best_epoch:])
+    # the model holds the best epoch's weights: the same run stopped there by hand
+    same_run, _ = run_stopping(history.best_epoch, None)
+    for p, q in zip(model.parameters(), same_run.parameters()):
+        assert torch.equal(p, q)
+    assert evaluate(model, noisy_validation())[0] == pytest.approx(min(losses), rel=1e-6)
+    out = capsys.readouterr().out
+    assert f"stopped early after epoch {len(history.epoch)}" in out
+    assert f"weights of epoch {history.best_epoch}, the best on the validation set" in out
+
+
+def test_without_restore_the_last_weights_stay():
+    model, history = run_stopping(40, train_module.EarlyStopping(patience=2, restore_best=False))
+    assert history.stopped_early
+    last, _ = run_stopping(len(history.epoch), None)
+    for p, q in zip(model.parameters(), last.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_min_delta_is_the_seeds_epsilon():
+    rule = train_module.EarlyStopping(min_delta=0.01)
+    assert rule.improves(0.5, None) and rule.improves(0.489, 0.5)
+    assert not rule.improves(0.495, 0.5) and not rule.improves(0.51, 0.5)
+    assert not rule.improves(float("nan"), None)
+    acc = train_module.EarlyStopping(monitor="eval_acc", min_delta=0.01)
+    assert acc.improves(0.52, 0.5) and not acc.improves(0.505, 0.5) and not acc.improves(0.4, 0.5)
+    # a large epsilon stops sooner: every small improvement counts as none
+    _, strict = run_stopping(40, train_module.EarlyStopping(patience=3, min_delta=1.0))
+    assert strict.best_epoch == 1 and strict.epoch == [1, 2, 3, 4]
+
+
+def test_early_stopping_on_accuracy_and_when_it_never_triggers():
+    _, history = run_stopping(6, train_module.EarlyStopping(patience=50, monitor="eval_acc"))
+    assert history.epoch == [1, 2, 3, 4, 5, 6] and not history.stopped_early
+    best = max(history.eval_acc)
+    assert history.eval_acc[history.best_epoch - 1] == best
+    assert history.eval_acc.index(best) + 1 == history.best_epoch   # the first of equal bests
+    assert "finished after epoch 6" in history.summary()
+
+
+def test_early_stopping_resumes_from_a_checkpoint(tmp_path):
+    rule = train_module.EarlyStopping(patience=3)
+    model_full, full = run_stopping(40, rule)
+    calls = {"n": 0}
+
+    def dies_in_epoch_three(module, inputs):
+        calls["n"] += 1 if module.training else 0
+        if calls["n"] == 2 * 13 + 5:
+            raise Interrupt
+
+    path = tmp_path / "stop.pt"
+    with pytest.raises(Interrupt):
+        run_stopping(40, rule, checkpoint=path, hook=dies_in_epoch_three)
+    model_resumed, resumed = run_stopping(40, rule, checkpoint=path)
+    assert (resumed.epoch, resumed.best_epoch, resumed.stopped_early) == \
+        (full.epoch, full.best_epoch, True)
+    for p, q in zip(model_full.parameters(), model_resumed.parameters()):
+        torch.testing.assert_close(p, q)
+    # a stopped run, started again, trains no further and still hands back the best weights
+    model_again, again = run_stopping(40, rule, checkpoint=path)
+    assert again.epoch == full.epoch
+    for p, q in zip(model_full.parameters(), model_again.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_other_early_stopping_settings_are_another_run(tmp_path, capsys):
+    path = tmp_path / "rule.pt"
+    run_stopping(40, train_module.EarlyStopping(patience=2), checkpoint=path)
+    _, other = run_stopping(40, train_module.EarlyStopping(patience=4), checkpoint=path)
+    assert "early stopping differ" in capsys.readouterr().out
+    assert len(other.epoch) == other.best_epoch + 4
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(patience=0), "patience=0"), (dict(patience=2.5), "patience=2.5"),
+    (dict(monitor="val_loss"), "monitor='val_loss'"), (dict(min_delta=-0.1), "min_delta=-0.1"),
+    (dict(min_delta="0.1"), "min_delta='0.1'")])
+def test_bad_early_stopping_settings_get_a_clear_message(kwargs, words):
+    with pytest.raises(ValueError, match=words.replace(".", r"\.").replace("=", "=")):
+        train_module.EarlyStopping(**kwargs)
+
+
+def test_early_stopping_must_be_the_object():
+    with pytest.raises(TypeError, match="early_stopping=5"):
+        run_stopping(3, 5)

@@ -78,13 +78,15 @@ class ImageData:
     requested: str = ""          # the data set the caller asked for
     shape: tuple = field(default=())  # shape of one image, (channels, height, width)
     source: str = ""             # where the data came from (cache, system copy, download, package)
+    valid: DataLoader | None = None   # held out of the training images (``n_valid``), or None
 
     def __repr__(self) -> str:
         n_train, n_test = len(self.train.dataset), len(self.test.dataset)
         note = f" (offline stand-in for {self.requested})" if self.fallback else ""
         origin = f"\nfrom {self.source}" if self.source else ""
-        return (f"{self.name}{note}:\n{n_train:,} training and {n_test:,} test images of shape "
-                f"{tuple(self.shape)}, {len(self.classes)} classes{origin}")
+        valid = f", {len(self.valid.dataset):,} validation" if self.valid is not None else ""
+        return (f"{self.name}{note}:\n{n_train:,} training{valid} and {n_test:,} test images of "
+                f"shape {tuple(self.shape)}, {len(self.classes)} classes{origin}")
 
 
 def fast_loader(dataset: TensorDataset, batch_size: int, shuffle: bool) -> DataLoader:
@@ -104,6 +106,24 @@ def _subset(images: torch.Tensor, labels: torch.Tensor, n: int | None, seed: int
         return images, labels
     keep = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:n]
     return images[keep], labels[keep]
+
+
+def _split_valid(images: torch.Tensor, labels: torch.Tensor, n_valid: int | None, seed: int):
+    """Hold ``n_valid`` images out of the training set by a seeded permutation.
+
+    Returns (training images, training labels), (validation images, validation labels) or None.
+    The permutation uses its own seed, so the split does not depend on ``n_train``: a quick run
+    and a full run with the same seed validate on the same images.
+    """
+    if n_valid is None:
+        return (images, labels), None
+    if isinstance(n_valid, bool) or not isinstance(n_valid, (int, np.integer)) \
+            or not 0 < n_valid < len(labels):
+        raise ValueError(f"n_valid={n_valid!r}: give the number of training images to hold out "
+                         f"for validation, a whole number between 1 and {len(labels) - 1:,}")
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed + 7919))
+    held, kept = order[:n_valid], order[n_valid:]
+    return (images[kept], labels[kept]), (images[held], labels[held])
 
 
 def _announce(text: str, width: int = 72) -> None:
@@ -218,7 +238,7 @@ def _fashion_standin(size: int, channels: int):
 
 def _load(requested: str, dataset_cls, classes: list[str], channels: int, size: int,
           batch_size: int, n_train: int | None, n_test: int | None, seed: int,
-          allow_fallback: bool | None, normalize=None) -> ImageData:
+          allow_fallback: bool | None, normalize=None, n_valid: int | None = None) -> ImageData:
     seed = seed + seed_offset()
     try:
         train, test, source = _torchvision_data(dataset_cls)
@@ -248,40 +268,58 @@ def _load(requested: str, dataset_cls, classes: list[str], channels: int, size: 
                   f"images: real data, but NOT {requested}. Every number below describes these "
                   f"images, not the real data set. To get the real data, run once with internet, "
                   f"or set DLBOOK_DATA to a folder holding a copy.")
+    n_all = len(train[1])
+    train, valid = _split_valid(*train, n_valid, seed)
     (train_x, train_y), (test_x, test_y) = _subset(*train, n_train, seed), _subset(*test, n_test, seed)
     if normalize is not None:
         train_x, test_x = normalize(train_x), normalize(test_x)
+        valid = valid and (normalize(valid[0]), valid[1])
+    if valid is not None:
+        print(f"Validation split: {n_valid:,} of the {n_all:,} training images held out "
+              f"(seed {seed}); training draws from the other {n_all - n_valid:,}"
+              + (f" ({len(train_y):,} of them in this run)." if len(train_y) < n_all - n_valid
+                 else ".") + " The test set is untouched.")
     return ImageData(name=name, train=fast_loader(TensorDataset(train_x, train_y), batch_size, True),
                      test=fast_loader(TensorDataset(test_x, test_y), batch_size, False),
                      classes=classes, fallback=fallback, requested=requested,
-                     shape=tuple(train_x.shape[1:]), source=source)
+                     shape=tuple(train_x.shape[1:]), source=source,
+                     valid=None if valid is None else fast_loader(TensorDataset(*valid), batch_size,
+                                                                  False))
 
 
 def load_fashion_mnist(batch_size: int = 256, n_train: int | None = None, n_test: int | None = None,
-                       seed: int = 0, allow_fallback: bool | None = None) -> ImageData:
+                       seed: int = 0, allow_fallback: bool | None = None,
+                       n_valid: int | None = None) -> ImageData:
     """Fashion-MNIST (Xiao et al., 2017): 60,000 + 10,000 grey 28x28 images of clothing.
 
     ``n_train`` / ``n_test`` take a random subset drawn with ``seed`` (shifted by ``DLBOOK_SEED``),
-    as quick mode does. Pixels are scaled to [0, 1].
+    as quick mode does. ``n_valid`` holds that many training images out as ``.valid`` (seeded,
+    before the ``n_train`` subset is drawn, so the two never overlap). Pixels are in [0, 1].
     """
     return _load("Fashion-MNIST", torchvision.datasets.FashionMNIST, FASHION_CLASSES, 1, 28,
-                 batch_size, n_train, n_test, seed, allow_fallback)
+                 batch_size, n_train, n_test, seed, allow_fallback, n_valid=n_valid)
 
 
 def load_mnist(batch_size: int = 256, n_train: int | None = None, n_test: int | None = None,
-               seed: int = 0, allow_fallback: bool | None = None) -> ImageData:
-    """MNIST (LeCun et al., 1998): 60,000 + 10,000 grey 28x28 handwritten digits, pixels in [0, 1]."""
+               seed: int = 0, allow_fallback: bool | None = None,
+               n_valid: int | None = None) -> ImageData:
+    """MNIST (LeCun et al., 1998): 60,000 + 10,000 grey 28x28 handwritten digits, pixels in [0, 1].
+
+    ``n_train``, ``n_test`` and ``n_valid`` as in ``load_fashion_mnist``."""
     return _load("MNIST", torchvision.datasets.MNIST, DIGIT_CLASSES, 1, 28,
-                 batch_size, n_train, n_test, seed, allow_fallback)
+                 batch_size, n_train, n_test, seed, allow_fallback, n_valid=n_valid)
 
 
 def load_cifar10(batch_size: int = 128, n_train: int | None = None, n_test: int | None = None,
-                 seed: int = 0, allow_fallback: bool | None = None) -> ImageData:
+                 seed: int = 0, allow_fallback: bool | None = None,
+                 n_valid: int | None = None) -> ImageData:
     """CIFAR-10 (Krizhevsky, 2009): 50,000 + 10,000 colour 32x32 images, normalised per channel.
 
     Augmentation belongs to the training loop of the chapter that studies it (later chapters);
-    this loader returns the plain images.
+    this loader returns the plain images. ``n_train``, ``n_test`` and ``n_valid`` as in
+    ``load_fashion_mnist``.
     """
     normalize = v2.Normalize(CIFAR10_MEAN, CIFAR10_STD)
     return _load("CIFAR-10", torchvision.datasets.CIFAR10, CIFAR10_CLASSES, 3, 32,
-                 batch_size, n_train, n_test, seed, allow_fallback, normalize=normalize)
+                 batch_size, n_train, n_test, seed, allow_fallback, normalize=normalize,
+                 n_valid=n_valid)

@@ -10,6 +10,8 @@ backward, step. Around that heart it adds what a long run needs and nothing else
 - a checkpoint after every epoch, and resuming from it (a Colab disconnect loses at most the
   epoch in progress; on resume the random state is restored, so the numbers are the same);
 - mixed precision, only on CUDA, where it pays;
+- early stopping on the held-out set, if asked (``EarlyStopping``, Chapter 8), keeping the
+  weights of the best epoch;
 - a final line with train loss, train accuracy, held-out accuracy, speed and device.
 
 It returns a ``History`` whose numbers the text can discuss.
@@ -51,6 +53,8 @@ class History:
     examples: int = 0              # training examples processed
     device: str = ""
     diverged: bool = False
+    best_epoch: int = 0            # with early stopping: the epoch whose weights the model keeps
+    stopped_early: bool = False
 
     @property
     def examples_per_second(self) -> float:
@@ -68,7 +72,49 @@ class History:
             parts += [f"{self.eval_name} loss {self.eval_loss[-1]:.4f}"]
         parts += [f"{self.examples_per_second:,.0f} examples/s", self.device]
         line = " | ".join(parts)
-        return line if len(line) <= 100 else " | ".join(parts[:-1]) + "\n" + self.device
+        line = line if len(line) <= 100 else " | ".join(parts[:-1]) + "\n" + self.device
+        if self.best_epoch:
+            stop = "stopped early" if self.stopped_early else "finished"
+            line += (f"\n{stop} after epoch {self.epoch[-1]}; the model keeps the weights of "
+                     f"epoch {self.best_epoch}, the best on the {self.eval_name} set")
+        return line
+
+
+@dataclass
+class EarlyStopping:
+    """Stop training when the held-out number has not improved for ``patience`` epochs.
+
+    ``monitor`` is ``"eval_loss"`` (lower is better) or ``"eval_acc"`` (higher is better). An
+    epoch improves on the best so far only if it beats it by more than ``min_delta``: the seeds'
+    "stop when the validation error improves by less than epsilon". With ``restore_best`` the
+    model ends with the weights of the best epoch. Give ``train`` a validation loader as its
+    ``eval_iter`` (``load_fashion_mnist(n_valid=...)``), never the test set.
+    """
+
+    patience: int = 5
+    min_delta: float = 0.0
+    monitor: str = "eval_loss"
+    restore_best: bool = True
+
+    def __post_init__(self):
+        if self.monitor not in ("eval_loss", "eval_acc"):
+            raise ValueError(f"monitor={self.monitor!r}: use 'eval_loss' (lower is better) or "
+                             f"'eval_acc' (higher is better)")
+        if isinstance(self.patience, bool) or not isinstance(self.patience, numbers.Integral) \
+                or self.patience < 1:
+            raise ValueError(f"patience={self.patience!r}: give a whole number of epochs, 1 or more")
+        if not isinstance(self.min_delta, numbers.Real) or not self.min_delta >= 0:
+            raise ValueError(f"min_delta={self.min_delta!r}: give a number, 0 or more")
+
+    def improves(self, value: float, best: float | None) -> bool:
+        """Whether ``value`` beats ``best`` (None: nothing yet) by more than ``min_delta``."""
+        if not math.isfinite(value):
+            return False
+        if best is None:
+            return True
+        if self.monitor == "eval_loss":
+            return value < best - self.min_delta
+        return value > best + self.min_delta
 
 
 def accuracy(y_hat: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -202,7 +248,8 @@ def _data_fingerprint(data_iter) -> dict:
     return found
 
 
-def _fingerprint(model, optimizer, scheduler, loss_fn, train_iter, eval_iter) -> dict:
+def _fingerprint(model, optimizer, scheduler, loss_fn, train_iter, eval_iter,
+                 early_stopping=None) -> dict:
     """What must match for a checkpoint to belong to this run.
 
     The architecture (modules and activations, not only parameter shapes), the initial values
@@ -223,6 +270,7 @@ def _fingerprint(model, optimizer, scheduler, loss_fn, train_iter, eval_iter) ->
         f"{getattr(loss_fn, '__module__', '')}.{getattr(loss_fn, '__qualname__', '')}",
         "train data": _data_fingerprint(train_iter),
         "eval data": _data_fingerprint(eval_iter),
+        "early stopping": repr(early_stopping),
     }
 
 
@@ -233,8 +281,9 @@ def _checkpoint_path(checkpoint) -> Path | None:
     return path if path.is_absolute() else checkpoint_dir() / path
 
 
-def _save(path: Path, model, optimizer, scheduler, scaler, history: History, fingerprint) -> None:
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+def _save(path: Path, model, optimizer, scheduler, scaler, history: History, fingerprint,
+          best=None) -> None:
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "best": best,
              "scheduler": scheduler.state_dict() if scheduler else None,
              "scaler": scaler.state_dict(), "history": asdict(history),
              "fingerprint": fingerprint, "rng": torch.get_rng_state(),
@@ -244,21 +293,23 @@ def _save(path: Path, model, optimizer, scheduler, scaler, history: History, fin
     os.replace(tmp, path)  # atomic: a disconnect mid-save never leaves a broken checkpoint
 
 
-def _resume(path: Path | None, model, optimizer, scheduler, scaler, fingerprint) -> History | None:
-    """Load the checkpoint at ``path`` into the run; None when there is nothing to resume."""
+def _resume(path: Path | None, model, optimizer, scheduler, scaler, fingerprint):
+    """Load the checkpoint at ``path`` into the run: its History and the best epoch's weights.
+
+    (None, None) when there is nothing to resume."""
     if path is None or not path.exists():
-        return None
+        return None, None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         print(f"Checkpoint {path} could not be read ({type(error).__name__}); starting fresh.")
-        return None
+        return None, None
     saved = state.get("fingerprint") or {}
     differ = [key for key in fingerprint if saved.get(key) != fingerprint[key]]
     if differ:
         print(f"Checkpoint {path} belongs to another run (its {', '.join(differ)} differ); "
               f"starting fresh (the file will be overwritten).")
-        return None
+        return None, None
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if scheduler is not None and state["scheduler"] is not None:
@@ -267,13 +318,13 @@ def _resume(path: Path | None, model, optimizer, scheduler, scaler, fingerprint)
     torch.set_rng_state(state["rng"])
     if torch.cuda.is_available() and state["cuda_rng"]:
         torch.cuda.set_rng_state_all(state["cuda_rng"])
-    return History(**state["history"])
+    return History(**state["history"]), state.get("best")
 
 
 def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: torch.optim.Optimizer,
           loss_fn=None, scheduler=None, scheduler_interval: str = "epoch", device=None,
           checkpoint=None, plot: bool | None = None, eval_name: str = "test",
-          log_every: int = 25) -> History:
+          log_every: int = 25, early_stopping: EarlyStopping | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and evaluate it on ``eval_iter`` after each one.
 
     ``checkpoint``: a file name (kept in ``runtime.checkpoint_dir()``) or a path. When it exists
@@ -282,28 +333,34 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
     any other run is ignored and overwritten. ``plot=None`` draws the live plot only in Jupyter.
     ``scheduler`` is stepped once per epoch, or once per batch with
     ``scheduler_interval="batch"`` (warmup, one-cycle). The loss is checked every ``log_every``
-    steps; if it is NaN or infinite, training stops with a message.
+    steps; if it is NaN or infinite, training stops with a message. ``early_stopping``
+    (an ``EarlyStopping``) stops when ``eval_iter``'s loss or accuracy stops improving.
     """
     if scheduler_interval not in ("epoch", "batch"):
         raise ValueError(f"scheduler_interval={scheduler_interval!r}: use 'epoch' (step the "
                          f"scheduler after every epoch) or 'batch' (after every batch)")
     if not isinstance(epochs, numbers.Integral) or epochs < 0:
         raise ValueError(f"epochs={epochs!r}: give a whole number of epochs, 0 or more")
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"early_stopping={early_stopping!r}: give EarlyStopping(patience=..., "
+                        f"min_delta=..., monitor=...) or None")
     device = torch.device(device) if device else get_device()
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     path = _checkpoint_path(checkpoint)
-    fingerprint = _fingerprint(model, optimizer, scheduler, loss_fn, train_iter, eval_iter) \
-        if path is not None else None
+    fingerprint = _fingerprint(model, optimizer, scheduler, loss_fn, train_iter, eval_iter,
+                               early_stopping) if path is not None else None
     model.to(device)
     use_amp = device.type == "cuda"          # mixed precision only where it pays
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
-    history = _resume(path, model, optimizer, scheduler, scaler, fingerprint)
+    history, best = _resume(path, model, optimizer, scheduler, scaler, fingerprint)
     if history is not None:
         print(f"Resumed from {path} after epoch {history.epoch[-1] if history.epoch else 0}. "
               f"To train from scratch instead, delete that file or use another checkpoint name.")
     history = history or History(eval_name=eval_name)
     history.device = device_name(device)
     start = len(history.epoch)
+    if history.stopped_early:                    # a finished run: nothing left to train
+        start = epochs = max(epochs, start)
     want_plot = plot or (plot is None and _in_notebook())
     live = None
     if want_plot and history.epoch:              # show what the checkpoint already holds
@@ -354,12 +411,24 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
         history.eval_acc.append(eval_acc)
         if scheduler is not None and scheduler_interval == "epoch":
             scheduler.step()
+        if early_stopping is not None:
+            record = getattr(history, early_stopping.monitor)
+            so_far = record[history.best_epoch - 1] if history.best_epoch else None
+            if early_stopping.improves(record[-1], so_far):
+                history.best_epoch = epoch + 1
+                best = {k: v.detach().clone() for k, v in model.state_dict().items()} \
+                    if early_stopping.restore_best else None
+            history.stopped_early = epoch + 1 - history.best_epoch >= early_stopping.patience
         if path is not None:
-            _save(path, model, optimizer, scheduler, scaler, history, fingerprint)
+            _save(path, model, optimizer, scheduler, scaler, history, fingerprint, best)
         if want_plot:
             live = live or LivePlot(classification=classify)
             live.update(history)
+        if history.stopped_early:
+            break
     progress.close()
+    if best is not None and early_stopping is not None and early_stopping.restore_best:
+        model.load_state_dict(best)              # the weights of the best epoch
     if live is not None:
         live.update(history, force=True)         # the final state, whatever the interval
 
@@ -367,9 +436,12 @@ def train(model: nn.Module, train_iter, eval_iter, *, epochs: int, optimizer: to
         lrs = sorted({group["lr"] for group in optimizer.param_groups})
         kept = (f" The checkpoint of the last good epoch is kept at {path}."
                 if path and history.epoch else "")
+        if best is not None and early_stopping is not None and early_stopping.restore_best:
+            kept += (f" The model holds the weights of epoch {history.best_epoch}, the best on "
+                     f"the {history.eval_name} set.")
         print(f"Training stopped: the loss became {value} in epoch {epoch + 1} "
               f"(by step {step + 1}). "
-              f"The parameters are no longer finite. The usual cause is a learning rate that is "
+              f"The parameters became non-finite. The usual cause is a learning rate that is "
               f"too large (this run used lr={', '.join(map(str, lrs))}): try one 3 to 10 times "
               f"smaller, and check the inputs for NaN. The history returned stops at the last "
               f"finished epoch.{kept}")
