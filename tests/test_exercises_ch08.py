@@ -397,7 +397,7 @@ def test_early_stopping(capsys):
     for wrong, words in [(early_vs_previous, "not with the previous epoch"),
                          (early_at_least_delta, "exactly min_delta"),
                          (early_zero_based, "case 1 of 10"),
-                         (early_min_of_curve, "min_delta 0.01"),
+                         (early_min_of_curve, "best epoch: expected"),
                          (early_nan_improves, "NaN"),
                          (early_one_too_late, "case 1 of 10")]:
         assert not ch08.check_early_stopping(wrong), wrong.__name__
