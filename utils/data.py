@@ -275,10 +275,11 @@ def _load(requested: str, dataset_cls, classes: list[str], channels: int, size: 
         train_x, test_x = normalize(train_x), normalize(test_x)
         valid = valid and (normalize(valid[0]), valid[1])
     if valid is not None:
-        print(f"Validation split: {n_valid:,} of the {n_all:,} training images held out "
-              f"(seed {seed}); training draws from the other {n_all - n_valid:,}"
-              + (f" ({len(train_y):,} of them in this run)." if len(train_y) < n_all - n_valid
-                 else ".") + " The test set is untouched.")
+        print(textwrap.fill(
+            f"Validation split: {n_valid:,} of the {n_all:,} training images held out "
+            f"(seed {seed}); training draws from the other {n_all - n_valid:,}"
+            + (f" ({len(train_y):,} of them in this run)." if len(train_y) < n_all - n_valid
+               else ".") + " The test set is untouched.", width=100))
     return ImageData(name=name, train=fast_loader(TensorDataset(train_x, train_y), batch_size, True),
                      test=fast_loader(TensorDataset(test_x, test_y), batch_size, False),
                      classes=classes, fallback=fallback, requested=requested,
