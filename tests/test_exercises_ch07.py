@@ -85,6 +85,25 @@ def test_bn_forward_rejects_wrong_answers(capsys, wrong, words):
     assert status == "fail" and words in out, out
 
 
+def bn_float32(x, gamma, beta, eps=1e-5):
+    return bn_by_moments(x.float(), gamma.float(), beta.float(), eps)
+
+
+def bn_modifies_input(x, gamma, beta, eps=1e-5):
+    dims = _dims(x)
+    x -= x.mean(dim=dims, keepdim=True)
+    x /= torch.sqrt(x.var(dim=dims, unbiased=False, keepdim=True) + eps)
+    return gamma.reshape(_shape(x)) * x + beta.reshape(_shape(x))
+
+
+@pytest.mark.parametrize("wrong, words", [(bn_float32, "must the output be"),
+                                          (bn_modifies_input, "changed its input in place")])
+def test_bn_forward_names_dtype_and_in_place_mistakes(capsys, wrong, words):
+    ch07.check_batch_norm_train(wrong)
+    status, out = verdict(capsys, "7.1")
+    assert status == "fail" and words in out and "every axis but the channel" not in out, out
+
+
 # ---------------------------------------------------------------- 7.2 running statistics
 def running_in_place(running_mean, running_var, x, momentum=0.1):
     n = len(x)
@@ -201,8 +220,17 @@ def test_backward_accepts_right_answers(capsys, right):
     assert status == "pass", out
 
 
+def backward_no_eps(dy, x, gamma, eps=1e-5):
+    return backward_compact(dy, x, gamma, 0.0)
+
+
+def backward_fixed_eps(dy, x, gamma, eps=1e-5):
+    return backward_compact(dy, x, gamma, 1e-5)
+
+
 @pytest.mark.parametrize("wrong, words", [
     (backward_ignores_statistics, "depend on every x_i"), (backward_swapped, "dgamma"),
+    (backward_no_eps, "eps is missing"), (backward_fixed_eps, "whatever eps was passed"),
     (lambda dy, x, g, eps=1e-5: backward_compact(dy, x, g)[0], "expected 3 results")])
 def test_backward_rejects_wrong_answers(capsys, wrong, words):
     ch07.check_batch_norm_backward(wrong)

@@ -67,6 +67,16 @@ def dropout_shared_mask(X, p, training=True, generator=None):
     return X * keep / (1 - p)
 
 
+def dropout_shared_last_axis(X, p, training=True, generator=None):
+    """One mask per row, shared along the last axis (the 3-D case has it along its last axis)."""
+    if not training or p == 0:
+        return X
+    if p == 1:
+        return torch.zeros_like(X)
+    keep = torch.rand(X.shape[:-1] + (1,), generator=generator, dtype=X.dtype) < 1 - p
+    return X * keep / (1 - p)
+
+
 def dropout_global_rng(X, p, training=True, generator=None):
     if not training or p == 0:
         return X
@@ -106,7 +116,8 @@ def test_dropout(capsys):
         assert status == "pass" and "passed all 8 cases" in out, out
     for wrong, words in [(dropout_non_inverted, "expected 1 / (1 - p) = 1.429"),
                          (dropout_keep_probability, "p is the probability of *dropping*"),
-                         (dropout_shared_mask, "not independent"),
+                         (dropout_shared_mask, "the same along axis 0"),
+                         (dropout_shared_last_axis, "not independent"),
                          (dropout_global_rng, "the generator"),
                          (dropout_ignores_training, "training=False"),
                          (dropout_nan_at_one, "p = 1 returns zeros"),
@@ -193,6 +204,12 @@ def sgd_half_penalty(params, grads, state, lr, momentum=0.0, weight_decay=0.0):
     sgd_by_index(params, grads, state, lr, momentum, weight_decay / 2)
 
 
+def sgd_rebinds(params, grads, state, lr, momentum=0.0, weight_decay=0.0):
+    """Puts new tensors into the list: a model's parameters would never change."""
+    for i, (p, g) in enumerate(zip(params, grads)):
+        params[i] = p - lr * (g + weight_decay * p)
+
+
 def sgd_returns_new(params, grads, state, lr, momentum=0.0, weight_decay=0.0):
     copies = [p.clone() for p in params]
     sgd_by_index(copies, grads, state, lr, momentum, weight_decay)
@@ -259,6 +276,12 @@ def adamw_decay_after(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8, we
             p.mul_(1 - lr * weight_decay)
 
 
+def adamw_rebinds(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+    copies = [p.clone() for p in params]
+    adamw_by_index(copies, grads, state, lr, betas, eps, weight_decay)
+    params[:] = copies
+
+
 def adamw_ignores_betas(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
     adamw_by_index(params, grads, state, lr, (0.9, 0.999), eps, weight_decay)
 
@@ -267,10 +290,11 @@ def adamw_ignores_betas(params, grads, state, lr, betas=(0.9, 0.999), eps=1e-8, 
     ("8.2", ch08.check_sgd_weight_decay, [sgd_by_index, sgd_decay_first, sgd_through_torch],
      [(sgd_decoupled, "momentum 0.9"), (sgd_decay_without_lr, "step 1 of 60"),
       (sgd_momentum_starts_at_zero, "momentum 0.9"), (sgd_half_penalty, "step 1 of 60"),
-      (sgd_returns_new, "in place")]),
+      (sgd_returns_new, "in place"), (sgd_rebinds, "new tensors into the list")]),
     ("8.3", ch08.check_adamw_step, [adamw_by_index, adamw_by_identity, adamw_through_torch],
      [(adam_l2, "step 1 of 60"), (adamw_decay_without_lr, "step 1 of 60"),
-      (adamw_decay_after, "of 60: params"), (adamw_ignores_betas, "betas (0.5, 0.9)")]),
+      (adamw_decay_after, "of 60: params"), (adamw_ignores_betas, "betas (0.5, 0.9)"),
+      (adamw_rebinds, "new tensors into the list")]),
 ])
 def test_optimizer_trajectories(capsys, exercise, check, rights, wrongs):
     for right in rights:
@@ -393,18 +417,24 @@ def test_early_stopping(capsys):
                   ch08.early_stopping_reference):
         assert ch08.check_early_stopping(right), right.__name__
         status, out = verdict(capsys, "8.4")
-        assert status == "pass" and "passed all 10 cases" in out, out
+        assert status == "pass" and "passed all 11 cases" in out, out
     for wrong, words in [(early_vs_previous, "not with the previous epoch"),
                          (early_at_least_delta, "exactly min_delta"),
-                         (early_zero_based, "case 1 of 10"),
+                         (early_zero_based, "case 1 of 11"),
                          (early_min_of_curve, "best epoch: expected"),
                          (early_nan_improves, "NaN"),
-                         (early_one_too_late, "case 1 of 10")]:
+                         (early_one_too_late, "case 1 of 11")]:
         assert not ch08.check_early_stopping(wrong), wrong.__name__
         status, out = verdict(capsys, "8.4")
         assert status == "fail" and words in out and "Hint" in out, (wrong.__name__, out)
     ch08.check_early_stopping(raises_not_implemented)
     assert verdict(capsys, "8.4")[0] == "not attempted"
+
+
+def test_the_reference_rejects_patience_zero():
+    with pytest.raises(ValueError, match="patience must be at least 1"):
+        ch08.early_stopping_reference([0.5, 0.4], 0)
+    assert ch08.early_stopping_reference([float("nan"), 0.5, 0.4], 2) == (3, 3)
 
 
 def test_the_reference_is_the_training_loop_rule():

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import Case, check_function, check_value, explain, report, run_student
-from .comparison import clone, compare, short
+from .comparison import clone, compare, same, short
 
 DTYPE = torch.float64
 ATOL, RTOL = 1e-6, 1e-5
@@ -39,8 +39,20 @@ def _tailor(student, cases: list, mistakes: list) -> list:
     if not callable(student):
         return cases
     for case in cases:
-        got, error = run_student(student, clone(tuple(case.args)), dict(case.kwargs))
+        args = clone(tuple(case.args))
+        got, error = run_student(student, args, dict(case.kwargs))
+        if error is None and not same(args, tuple(case.args)):
+            case.hint = ("your function changed its input in place (x -= mean, x /= std, "
+                         "x.sub_(...)); compute new tensors and leave x as it came")
+            continue
         if error is not None or got is None:
+            continue
+        outputs = got if isinstance(got, (tuple, list)) else (got,)
+        if any(isinstance(o, torch.Tensor) and o.is_floating_point() and o.dtype != DTYPE
+               for o in outputs):
+            case.hint = ("the inputs are float64 and so must the output be: do not call "
+                         ".float() or build new tensors with torch.tensor(...) / torch.ones(...) "
+                         "without dtype=x.dtype")
             continue
         for wrong, hint in mistakes:
             try:
@@ -231,7 +243,13 @@ def check_batch_norm_backward(bn_backward) -> None:
                   names=("dx", "dgamma", "dbeta"), hint=dx_hint, atol=ATOL, rtol=RTOL,
                   arg_names=("dy", "x", "gamma"))
              for description, args, kwargs in rows]
-    check_function("7.3", bn_backward, cases)
+    no_eps = ("eps is missing: sigma = sqrt(biased var + eps), with the eps passed in, in x_hat "
+              "and in the factor gamma / (N sigma)")
+    mistakes = [(lambda dy, x, gamma, eps=1e-5: _backward_reference(dy, x, gamma, eps=1e-300),
+                 no_eps),
+                (lambda dy, x, gamma, eps=1e-5: _backward_reference(dy, x, gamma, eps=1e-5),
+                 "you used eps = 1e-5 whatever eps was passed; " + no_eps)]
+    check_function("7.3", bn_backward, _tailor(bn_backward, cases, mistakes))
 
 
 # ---------------------------------------------------------------- 7.4 GroupNorm
@@ -257,7 +275,7 @@ def check_group_norm(my_group_norm) -> None:
                   kwargs=kwargs, hint=hint, atol=ATOL, rtol=RTOL,
                   arg_names=("x", "groups", "weight", "bias"))
              for description, args, kwargs in rows]
-    check_function("7.4", my_group_norm, cases)
+    check_function("7.4", my_group_norm, _tailor(my_group_norm, cases, []))
 
 
 # ---------------------------------------------------------------- 7.5 folding BN

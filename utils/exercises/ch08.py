@@ -56,6 +56,12 @@ def _dropout_problem(fn, X, p, what) -> str | None:
         return f"{what} holds NaN or infinite values"
     q = 1 - p
     kept = out != 0
+    if 0 < p < 1:
+        for axis in range(X.ndim):
+            if X.shape[axis] > 1 and (kept == kept.narrow(axis, 0, 1)).all():
+                return (f"{what}: the mask is the same along axis {axis} (every slice along it "
+                        f"keeps the same entries), so the masks are not independent; "
+                        f"draw one keep-or-drop decision per entry, a mask of shape X.shape")
     rate, n = kept.double().mean().item(), kept.numel()
     se = math.sqrt(q * p / n)
     if abs(rate - q) > Z * se:
@@ -165,12 +171,19 @@ def _trajectory(exercise: str, student_step, reference_step, settings: list[tupl
         for description, args, kwargs in settings:
             params = state[f"params ({description})"]
             before = [p.clone() for p in params]
+            originals = list(params)
             returned = step(params, _gradients(params), state[f"state ({description})"],
                             *args, **kwargs)
-            if returned is not None and all(torch.equal(p, q) for p, q in zip(params, before)):
-                raise ValueError("it returned something but left params unchanged; update the "
-                                 "tensors in params in place (p.sub_(...), p -= ...) and return "
-                                 "nothing")
+            if any(p is not q for p, q in zip(params, originals)):
+                raise ValueError("it put new tensors into the list params (params[i] = ...) "
+                                 "instead of updating the tensors passed in, which a model "
+                                 "would never see; update each tensor in place (p.sub_(...), "
+                                 "p.mul_(...), p -= ...)")
+            if all(torch.equal(p, q) for p, q in zip(originals, before)):
+                raise ValueError("the tensors passed in are unchanged after the call"
+                                 + ("; it returned something instead" if returned is not None
+                                    else "") + ": update the tensors in params in place "
+                                 "(p.sub_(...), p -= ...) and return nothing")
 
     return check_trajectory(exercise, student_step, reference_step, start, advance, steps=STEPS,
                             watch=tuple(k for k in start if k.startswith("params")),
@@ -213,6 +226,9 @@ def early_stopping_reference(curve, patience, min_delta=0.0):
     (NaN never improves); training stops after ``patience`` epochs without improvement, or at
     the end of the curve. The best epoch is the last one that improved (0 if none did).
     """
+    if patience < 1:
+        raise ValueError(f"patience must be at least 1 epoch, got {patience}: with patience 0 "
+                         f"training would stop after its first epoch whatever the loss")
     best, best_epoch = None, 0
     for epoch, value in enumerate(curve, start=1):
         if math.isfinite(value) and (best is None or value < best - min_delta):
@@ -247,7 +263,11 @@ def check_early_stopping(early_stopping) -> bool:
                                          0.0), rule),
             ("a NaN never improves", ([0.5, float("nan"), 0.7, 0.8, 0.9], 2, 0.0),
              "a NaN loss is not an improvement (every comparison with NaN is False, so test "
-             "for an improvement, not for its absence)")]
+             "for an improvement, not for its absence)"),
+            ("a NaN first loss, then improvements", ([float("nan"), 0.5, 0.4, 0.45, 0.5], 2,
+                                                     0.0),
+             "start from an infinite best (or no best yet): a NaN first epoch is no "
+             "improvement, and the next finite loss is")]
     cases = [Case(description, args, early_stopping_reference(*args), names=("stop epoch",
                   "best epoch"), hint=hint, atol=0, rtol=0)
              for description, args, hint in rows]
