@@ -341,7 +341,7 @@ def test_early_stopping_stops_after_patience_and_keeps_the_best_weights(capsys):
     assert evaluate(model, noisy_validation())[0] == pytest.approx(min(losses), rel=1e-6)
     out = capsys.readouterr().out
     assert f"stopped early after epoch {len(history.epoch)}" in out
-    assert f"weights of epoch {history.best_epoch}, the best on the validation set" in out
+    assert f"weights of epoch {history.best_epoch},\nthe best on the validation set" in out
 
 
 def test_without_restore_the_last_weights_stay():

@@ -76,7 +76,7 @@ class History:
         if self.best_epoch:
             stop = "stopped early" if self.stopped_early else "finished"
             line += (f"\n{stop} after epoch {self.epoch[-1]}; the model keeps the weights of "
-                     f"epoch {self.best_epoch}, the best on the {self.eval_name} set")
+                     f"epoch {self.best_epoch},\nthe best on the {self.eval_name} set")
         return line
 
 
