@@ -33,7 +33,8 @@ if "google.colab" in sys.modules:
     if not (ROOT / "utils").is_dir():
         subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH,
                         REPOSITORY, str(ROOT)], check=True)
-    missing = [package for package, module in [("tqdm", "tqdm"), ("ipywidgets", "ipywidgets")]
+    missing = [package for package, module in [("tqdm", "tqdm"), ("ipywidgets", "ipywidgets"),
+                                                ("optuna", "optuna")]
                if importlib.util.find_spec(module) is None]
     if missing:
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
