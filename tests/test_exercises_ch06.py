@@ -160,16 +160,16 @@ def test_the_references_are_torch_optim():
                                                                         eps=0.1)),
                        (adadelta_by_index, lambda ps: torch.optim.Adadelta(ps, lr=0.5, rho=0.5,
                                                                            eps=0.01))]:
-        ours = [p.clone() for p in ch06._START]
-        theirs = [p.clone().requires_grad_() for p in ch06._START]
+        ours = [p.clone() for p in ch06.BENCH.start]
+        theirs = [p.clone().requires_grad_() for p in ch06.BENCH.start]
         optimizer, state = make(theirs), {}
         kwargs = {"betas": (0.5, 0.9), "eps": 0.1} if step is adamax_by_index else {"rho": 0.5,
                                                                                    "eps": 0.01}
         for _ in range(100):
-            step(ours, ch06._gradients(ours), state, 0.05 if step is adamax_by_index else 0.5,
+            step(ours, ch06.BENCH.gradients(ours), state, 0.05 if step is adamax_by_index else 0.5,
                  **kwargs)
             optimizer.zero_grad()
-            ch06._loss(*theirs).backward()
+            ch06.BENCH.loss(*theirs).backward()
             optimizer.step()
         for a, b in zip(ours, theirs):
             torch.testing.assert_close(a, b.detach(), atol=1e-12, rtol=0)

@@ -311,10 +311,10 @@ def test_optimizer_trajectories(capsys, exercise, check, rights, wrongs):
 
 def test_sgd_decoupled_equals_l2_without_momentum():
     """What the chapter computes: without momentum, decay lr * lambda is the L2 penalty."""
-    a, b = [p.clone() for p in ch08._START], [p.clone() for p in ch08._START]
+    a, b = [p.clone() for p in ch08.BENCH.start], [p.clone() for p in ch08.BENCH.start]
     for _ in range(50):
-        sgd_by_index(a, ch08._gradients(a), {}, 0.1, 0.0, 0.05)
-        sgd_decoupled(b, ch08._gradients(b), {}, 0.1, 0.0, 0.05)
+        sgd_by_index(a, ch08.BENCH.gradients(a), {}, 0.1, 0.0, 0.05)
+        sgd_decoupled(b, ch08.BENCH.gradients(b), {}, 0.1, 0.0, 0.05)
     for x, y in zip(a, b):
         torch.testing.assert_close(x, y, atol=1e-12, rtol=0)
 

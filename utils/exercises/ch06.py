@@ -12,63 +12,10 @@ import math
 
 import torch
 
-from . import Case, check_function, check_trajectory, check_value
+from . import Case, check_function, check_value
+from .optimizer_steps import Bench, check_optimizer_step, torch_step
 
-DTYPE = torch.float64
-STEPS = 60
-_g = torch.Generator().manual_seed(606)
-_X = torch.randn(8, 3, generator=_g, dtype=DTYPE)
-_Y = torch.rand(8, 2, generator=_g, dtype=DTYPE) * 1.6 - 0.8
-_START = [torch.randn(2, 3, generator=_g, dtype=DTYPE), torch.randn(2, generator=_g, dtype=DTYPE),
-          torch.tensor([2.0, -3.0, 0.5], dtype=DTYPE)]
-
-
-def _loss(W, b, u):
-    """A small regression through tanh, plus a bowl in u[0], u[1]; u[2] never gets a gradient."""
-    return ((_X @ W.T + b).tanh() - _Y).pow(2).mean() + 0.1 * u[0] ** 2 + 2.0 * u[1] ** 2 \
-        + 0.0 * u[2]
-
-
-def _gradients(params) -> list[torch.Tensor]:
-    leaves = [p.detach().clone().requires_grad_() for p in params]
-    return list(torch.autograd.grad(_loss(*leaves), leaves))
-
-
-def _torch_step(optimizer_class):
-    """A step function with the exercise's signature that lets ``torch.optim`` do the work."""
-    def step(params, grads, state, *args, **kwargs):
-        if "optimizer" not in state:
-            names = ("lr", "betas", "eps") if optimizer_class is torch.optim.Adamax \
-                else ("lr", "rho", "eps")
-            settings = dict(zip(names, args), **kwargs)
-            state["optimizer"] = optimizer_class(params, **settings)
-        for p, g in zip(params, grads):
-            p.grad = g.clone()
-        state["optimizer"].step()
-    return step
-
-
-def _trajectory(exercise: str, student_step, reference_step, settings: list[tuple], hint: str):
-    """Run every setting side by side; each is one (description, args, kwargs) of the step."""
-    start = {}
-    for description, _, _ in settings:
-        start[f"params ({description})"] = [p.clone() for p in _START]
-        start[f"state ({description})"] = {}
-
-    def advance(step, state, k):
-        for description, args, kwargs in settings:
-            params = state[f"params ({description})"]
-            before = [p.clone() for p in params]
-            returned = step(params, _gradients(params), state[f"state ({description})"],
-                            *args, **kwargs)
-            if returned is not None and all(torch.equal(p, q) for p, q in zip(params, before)):
-                raise ValueError("it returned something but left params unchanged; update the "
-                                 "tensors in params in place (p.sub_(...), p -= ...) and return "
-                                 "nothing")
-
-    return check_trajectory(exercise, student_step, reference_step, start, advance, steps=STEPS,
-                            watch=tuple(k for k in start if k.startswith("params")),
-                            atol=1e-9, rtol=1e-7, hint=hint)
+BENCH = Bench(606)
 
 
 def check_adamax_step(adamax_step_) -> bool:
@@ -79,7 +26,9 @@ def check_adamax_step(adamax_step_) -> bool:
     hint = ("m = beta1 m + (1 - beta1) g; u = max(beta2 u, |g| + eps) (eps inside the max); "
             "p -= lr / (1 - beta1^t) * m / u, with t the number of steps taken, this one "
             "included; only m is bias-corrected; keep m, u and t for each parameter in state")
-    return _trajectory("6.1", adamax_step_, _torch_step(torch.optim.Adamax), settings, hint)
+    return check_optimizer_step("6.1", adamax_step_,
+                                torch_step(torch.optim.Adamax, ("lr", "betas", "eps")),
+                                settings, hint, BENCH)
 
 
 def check_adadelta_step(adadelta_step_) -> bool:
@@ -90,7 +39,9 @@ def check_adadelta_step(adadelta_step_) -> bool:
     hint = ("s = rho s + (1 - rho) g^2; delta = sqrt(d + eps) / sqrt(s + eps) * g with the d of "
             "the steps before; then d = rho d + (1 - rho) delta^2; p -= lr * delta; s and d "
             "start at zero for each parameter and eps goes inside both square roots")
-    return _trajectory("6.2", adadelta_step_, _torch_step(torch.optim.Adadelta), settings, hint)
+    return check_optimizer_step("6.2", adadelta_step_,
+                                torch_step(torch.optim.Adadelta, ("lr", "rho", "eps")),
+                                settings, hint, BENCH)
 
 
 def warmup_cosine_reference(step, total_steps, warmup_steps, peak_lr, final_lr=0.0) -> float:

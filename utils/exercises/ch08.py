@@ -15,19 +15,13 @@ import math
 
 import torch
 
-from . import (Case, check_function, check_trajectory, check_value, explain, generator_problem,
-               report, run_student, StudentError, _not_a_function)
+from . import (Case, check_function, check_value, explain, generator_problem, report,
+               run_student, StudentError, _not_a_function)
 from .comparison import _as_tensor, clone, same
+from .optimizer_steps import Bench, check_optimizer_step, torch_step
 
 DTYPE = torch.float64
-STEPS = 60
 Z = 5.0           # standard errors a sampled statistic may stray
-
-_g = torch.Generator().manual_seed(808)
-_X = torch.randn(8, 3, generator=_g, dtype=DTYPE)
-_Y = torch.rand(8, 2, generator=_g, dtype=DTYPE) * 1.6 - 0.8
-_START = [torch.randn(2, 3, generator=_g, dtype=DTYPE), torch.randn(2, generator=_g, dtype=DTYPE),
-          torch.tensor([2.0, -3.0, 0.5], dtype=DTYPE)]
 
 
 # ---------------------------------------------------------------- 8.1 inverted dropout
@@ -138,56 +132,7 @@ def check_dropout(dropout) -> bool:
 
 
 # ---------------------------------------------------------------- 8.2 and 8.3, two optimizer steps
-def _loss(W, b, u):
-    """A small regression through tanh, plus a bowl in u[0], u[1]; u[2] never gets a gradient."""
-    return ((_X @ W.T + b).tanh() - _Y).pow(2).mean() + 0.1 * u[0] ** 2 + 2.0 * u[1] ** 2 \
-        + 0.0 * u[2]
-
-
-def _gradients(params) -> list[torch.Tensor]:
-    leaves = [p.detach().clone().requires_grad_() for p in params]
-    return list(torch.autograd.grad(_loss(*leaves), leaves))
-
-
-def _torch_step(optimizer_class, names):
-    """A step function with the exercise's signature that lets ``torch.optim`` do the work."""
-    def step(params, grads, state, *args, **kwargs):
-        if "optimizer" not in state:
-            state["optimizer"] = optimizer_class(params, **dict(zip(names, args)), **kwargs)
-        for p, g in zip(params, grads):
-            p.grad = g.clone()
-        state["optimizer"].step()
-    return step
-
-
-def _trajectory(exercise: str, student_step, reference_step, settings: list[tuple], hint: str):
-    """Run every setting side by side; each is one (description, args, kwargs) of the step."""
-    start = {}
-    for description, _, _ in settings:
-        start[f"params ({description})"] = [p.clone() for p in _START]
-        start[f"state ({description})"] = {}
-
-    def advance(step, state, k):
-        for description, args, kwargs in settings:
-            params = state[f"params ({description})"]
-            before = [p.clone() for p in params]
-            originals = list(params)
-            returned = step(params, _gradients(params), state[f"state ({description})"],
-                            *args, **kwargs)
-            if any(p is not q for p, q in zip(params, originals)):
-                raise ValueError("it put new tensors into the list params (params[i] = ...) "
-                                 "instead of updating the tensors passed in, which a model "
-                                 "would never see; update each tensor in place (p.sub_(...), "
-                                 "p.mul_(...), p -= ...)")
-            if all(torch.equal(p, q) for p, q in zip(originals, before)):
-                raise ValueError("the tensors passed in are unchanged after the call"
-                                 + ("; it returned something instead" if returned is not None
-                                    else "") + ": update the tensors in params in place "
-                                 "(p.sub_(...), p -= ...) and return nothing")
-
-    return check_trajectory(exercise, student_step, reference_step, start, advance, steps=STEPS,
-                            watch=tuple(k for k in start if k.startswith("params")),
-                            atol=1e-9, rtol=1e-7, hint=hint)
+BENCH = Bench(808)
 
 
 def check_sgd_weight_decay(sgd_step_) -> bool:
@@ -198,9 +143,9 @@ def check_sgd_weight_decay(sgd_step_) -> bool:
     hint = ("PyTorch's weight_decay is the L2 penalty: g = grad + weight_decay * p first; then, "
             "with momentum, b = momentum * b + g (b = g at the first step) and p -= lr * b; "
             "keep b for each parameter in state")
-    return _trajectory("8.2", sgd_step_, _torch_step(torch.optim.SGD,
-                                                     ("lr", "momentum", "weight_decay")),
-                       settings, hint)
+    return check_optimizer_step("8.2", sgd_step_,
+                                torch_step(torch.optim.SGD, ("lr", "momentum", "weight_decay")),
+                                settings, hint, BENCH)
 
 
 def check_adamw_step(adamw_step_) -> bool:
@@ -213,9 +158,10 @@ def check_adamw_step(adamw_step_) -> bool:
     hint = ("decoupled decay acts on the weights, not on the gradient: p *= 1 - lr * "
             "weight_decay, then Adam's step with the plain gradient (m and v never see the "
             "decay), bias-corrected with t counting this step")
-    return _trajectory("8.3", adamw_step_, _torch_step(torch.optim.AdamW,
-                                                       ("lr", "betas", "eps", "weight_decay")),
-                       settings, hint)
+    return check_optimizer_step("8.3", adamw_step_,
+                                torch_step(torch.optim.AdamW,
+                                           ("lr", "betas", "eps", "weight_decay")),
+                                settings, hint, BENCH)
 
 
 # ---------------------------------------------------------------- 8.4 early stopping
